@@ -1,0 +1,35 @@
+#include <cstdio>
+#include <cstdlib>
+
+#include "backend/cpu/cpu_ops.h"
+
+namespace edgeai {
+namespace {
+
+OpRegistry BuildCpuRegistry() {
+  OpRegistry registry;
+  using RegisterFn = Status (*)(OpRegistry&);
+  const RegisterFn families[] = {
+      cpu::RegisterElementwiseOps, cpu::RegisterCastOps,  cpu::RegisterNormalizationOps, cpu::RegisterReduceOps,
+      cpu::RegisterConvOps,        cpu::RegisterMatMulOps, cpu::RegisterPoolOps,         cpu::RegisterShapeOps,
+      cpu::RegisterTensorOps,      cpu::RegisterRnnOps,
+  };
+  for (RegisterFn family : families) {
+    Status status = family(registry);
+    if (!status.ok()) {
+      // A registration conflict is a bug in the table itself, caught by the first test that runs.
+      std::fprintf(stderr, "edgeai: CPU op table is inconsistent: %s\n", status.ToString().c_str());
+      std::abort();
+    }
+  }
+  return registry;
+}
+
+}  // namespace
+
+const OpRegistry& CpuOpRegistry() {
+  static const OpRegistry registry = BuildCpuRegistry();
+  return registry;
+}
+
+}  // namespace edgeai

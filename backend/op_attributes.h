@@ -1,0 +1,46 @@
+// Attributes of a node as kernels see them. The ONNX importer fills an AttributeMap per node; kernels and shape
+// inference read it with typed getters that fall back to a default when the attribute is absent.
+// Thread safety: immutable after import; safe to read from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "edgeai/tensor.h"
+
+namespace edgeai {
+
+struct Attribute {
+  enum class Kind { kUndefined, kFloat, kInt, kString, kTensor, kFloats, kInts, kStrings, kGraph };
+  Kind kind = Kind::kUndefined;
+  float f = 0.0f;
+  int64_t i = 0;
+  std::string s;
+  Tensor t;
+  std::vector<float> floats;
+  std::vector<int64_t> ints;
+  std::vector<std::string> strings;
+};
+
+class AttributeMap {
+ public:
+  void Set(const std::string& name, Attribute value) { attrs_[name] = std::move(value); }
+  bool Has(const std::string& name) const { return attrs_.count(name) != 0; }
+  const Attribute* Find(const std::string& name) const;
+  const std::map<std::string, Attribute>& all() const { return attrs_; }
+
+  int64_t GetInt(const std::string& name, int64_t fallback) const;
+  float GetFloat(const std::string& name, float fallback) const;
+  std::string GetString(const std::string& name, const std::string& fallback) const;
+  std::vector<int64_t> GetInts(const std::string& name, std::vector<int64_t> fallback = {}) const;
+  std::vector<float> GetFloats(const std::string& name, std::vector<float> fallback = {}) const;
+  // nullptr when absent or not a tensor attribute.
+  const Tensor* GetTensor(const std::string& name) const;
+
+ private:
+  std::map<std::string, Attribute> attrs_;
+};
+
+}  // namespace edgeai

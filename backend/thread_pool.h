@@ -1,0 +1,56 @@
+// ThreadPool: the engine-wide pool for intra-op parallelism, one oneTBB task_arena sized to the configured
+// thread count. Kernels call ParallelFor; the executor wraps a whole inference in Execute so that nested
+// parallel work stays inside the arena (no oversubscription, no thread creation per run).
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace edgeai {
+
+// A non-owning reference to a callable: no allocation, unlike std::function. The callable must outlive it.
+template <typename Signature>
+class FunctionRef;
+template <typename R, typename... Args>
+class FunctionRef<R(Args...)> {
+ public:
+  template <typename F, typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, FunctionRef>>>
+  FunctionRef(F&& f)  // NOLINT: implicit, like a reference
+      : object_(const_cast<void*>(static_cast<const void*>(&f))),
+        call_([](void* object, Args... args) -> R {
+          return (*static_cast<std::remove_reference_t<F>*>(object))(std::forward<Args>(args)...);
+        }) {}
+  R operator()(Args... args) const { return call_(object_, std::forward<Args>(args)...); }
+
+ private:
+  void* object_;
+  R (*call_)(void*, Args...);
+};
+
+class ThreadPool {
+ public:
+  // threads <= 0: one per hardware thread.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int threads() const { return threads_; }
+
+  // Calls fn(begin, end) on disjoint chunks covering [0, n), each at least `grain` long (except the last),
+  // possibly in parallel; returns when every chunk is done. Runs inline when n <= grain or threads() == 1.
+  void ParallelFor(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) const;
+
+  // Runs fn inside this pool's arena and waits for it.
+  void Execute(FunctionRef<void()> fn) const;
+
+ private:
+  struct Arena;
+  int threads_;
+  std::unique_ptr<Arena> arena_;
+};
+
+}  // namespace edgeai

@@ -1,0 +1,1 @@
+#include "edgeai/engine.h"

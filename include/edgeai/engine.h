@@ -1,0 +1,82 @@
+// EdgeAIEngine: the public entry point. Load an ONNX model (from a path or bytes), inspect its inputs and
+// outputs, and run it on named tensors.
+//
+// Thread safety: Load/Unload must not race with Run on the same engine. Run may be called from several threads
+// at once; each call uses its own execution state.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "edgeai/status.h"
+#include "edgeai/tensor.h"
+
+namespace edgeai {
+
+struct EngineOptions {
+  // Threads for intra-op parallelism; 0 means one per hardware core.
+  int threads = 0;
+  // Graph optimisation level: "none", "basic" or "all".
+  std::string optimization_level = "all";
+  // Refuse models larger than this many bytes (protobuf file plus external data).
+  uint64_t max_model_bytes = uint64_t{4} << 30;
+  // Refuse input tensors with more elements than this.
+  int64_t max_tensor_elements = int64_t{1} << 31;
+};
+
+// One dimension of a declared shape: a fixed size, or a symbolic name ("batch") with value -1.
+struct Dim {
+  int64_t value = -1;
+  std::string symbol;  // empty when fixed or fully unknown
+};
+
+struct TensorInfo {
+  std::string name;
+  DataType dtype = DataType::kUndefined;
+  bool rank_known = true;
+  std::vector<Dim> dims;
+  // "float32[batch,3,224,224]"
+  std::string Describe() const;
+};
+
+struct ModelInfo {
+  std::string producer;
+  int64_t ir_version = 0;
+  std::map<std::string, int64_t> opsets;  // domain ("" is ai.onnx) -> version
+  std::map<std::string, int> op_counts;   // op type -> number of nodes, as imported
+  size_t node_count = 0;
+};
+
+using NamedTensors = std::map<std::string, Tensor>;
+
+class EdgeAIEngine {
+ public:
+  explicit EdgeAIEngine(EngineOptions options = {});
+  ~EdgeAIEngine();
+  EdgeAIEngine(const EdgeAIEngine&) = delete;
+  EdgeAIEngine& operator=(const EdgeAIEngine&) = delete;
+
+  // Loads a model file. External data files are read relative to the file's folder.
+  Status LoadModel(const std::string& path);
+  // Loads a model from serialized ModelProto bytes. External data, if any, is resolved against `base_dir`
+  // (refused when `base_dir` is empty).
+  Status LoadModelFromBytes(const std::string& bytes, const std::string& base_dir = "");
+  void Unload();
+  bool loaded() const;
+
+  const std::vector<TensorInfo>& inputs() const;
+  const std::vector<TensorInfo>& outputs() const;
+  const ModelInfo& model_info() const;
+
+  // Runs the model. `inputs` must name every graph input; outputs are returned by name (owning tensors).
+  Result<NamedTensors> Run(const NamedTensors& inputs) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace edgeai

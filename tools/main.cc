@@ -1,0 +1,2 @@
+// PLACEHOLDER until the CLI lands.
+int main() { return 0; }
