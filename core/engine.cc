@@ -1,1 +1,121 @@
 #include "edgeai/engine.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "backend/cpu/cpu_ops.h"
+#include "backend/thread_pool.h"
+#include "graph/executor.h"
+#include "graph/onnx_importer.h"
+#include "graph/shape_inference.h"
+
+namespace edgeai {
+
+std::string TensorInfo::Describe() const {
+  std::string out = std::string(DataTypeName(dtype));
+  if (!rank_known) return out + "[*]";
+  out += "[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) out += ",";
+    if (dims[i].value >= 0) {
+      out += std::to_string(dims[i].value);
+    } else {
+      out += dims[i].symbol.empty() ? "?" : dims[i].symbol;
+    }
+  }
+  return out + "]";
+}
+
+struct EdgeAIEngine::Impl {
+  explicit Impl(const EngineOptions& opts) : options(opts), pool(opts.threads) {}
+
+  EngineOptions options;
+  ThreadPool pool;
+  std::shared_ptr<const Graph> graph;
+  std::unique_ptr<Executor> executor;
+  std::vector<TensorInfo> inputs;
+  std::vector<TensorInfo> outputs;
+  ModelInfo info;
+  std::string model_name;
+
+  Status Load(const std::string& bytes, const std::string& base_dir, const std::string& name);
+  void Unload() {
+    executor.reset();
+    graph.reset();
+    inputs.clear();
+    outputs.clear();
+    info = ModelInfo{};
+    model_name.clear();
+  }
+};
+
+EdgeAIEngine::EdgeAIEngine(EngineOptions options) : impl_(std::make_unique<Impl>(options)) {}
+EdgeAIEngine::~EdgeAIEngine() = default;
+
+Status EdgeAIEngine::LoadModel(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return NotFound("model file '" + path + "' does not exist or is not a file");
+  uintmax_t size = fs::file_size(path, ec);
+  if (ec) return NotFound("cannot stat model file '" + path + "'");
+  if (size > impl_->options.max_model_bytes) {
+    return ResourceExhausted("model file '" + path + "' is " + std::to_string(size) + " bytes, over the limit of " +
+                             std::to_string(impl_->options.max_model_bytes));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open model file '" + path + "'");
+  std::string bytes(static_cast<size_t>(size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(size));
+  if (!in) return Unavailable("failed reading model file '" + path + "'");
+  fs::path p(path);
+  std::string base = p.parent_path().string();
+  return impl_->Load(bytes, base.empty() ? "." : base, p.filename().string());
+}
+
+Status EdgeAIEngine::LoadModelFromBytes(const std::string& bytes, const std::string& base_dir) {
+  return impl_->Load(bytes, base_dir, "<bytes>");
+}
+
+Status EdgeAIEngine::Impl::Load(const std::string& bytes, const std::string& base_dir, const std::string& name) {
+  Unload();
+  model_name = name;
+  ImportOptions import_options;
+  import_options.model_name = name;
+  import_options.base_dir = base_dir;
+  import_options.max_model_bytes = options.max_model_bytes;
+  const OpRegistry& registry = CpuOpRegistry();
+  EDGEAI_ASSIGN_OR_RETURN(ImportedModel model, ImportOnnxModel(bytes, import_options, registry));
+  const std::string context = "model '" + name + "'";
+  Result<std::vector<int>> order = model.graph.TopologicalOrder();
+  if (!order.ok()) return order.status().WithContext(context);
+  Status inferred = InferGraphShapes(model.graph, *order, registry);
+  if (!inferred.ok()) return inferred.WithContext(context);
+  auto shared_graph = std::make_shared<const Graph>(std::move(model.graph));
+  RunLimits limits;
+  limits.max_tensor_elements = options.max_tensor_elements;
+  Result<std::unique_ptr<Executor>> created = Executor::Create(shared_graph, registry, pool, limits);
+  if (!created.ok()) return created.status().WithContext(context);
+  executor = std::move(created).value();
+  graph = shared_graph;
+  info = std::move(model.info);
+  for (int id : graph->inputs) inputs.push_back(graph->Describe(id));
+  for (int id : graph->outputs) outputs.push_back(graph->Describe(id));
+  return Status::Ok();
+}
+
+void EdgeAIEngine::Unload() { impl_->Unload(); }
+
+bool EdgeAIEngine::loaded() const { return impl_->executor != nullptr; }
+const std::vector<TensorInfo>& EdgeAIEngine::inputs() const { return impl_->inputs; }
+const std::vector<TensorInfo>& EdgeAIEngine::outputs() const { return impl_->outputs; }
+const ModelInfo& EdgeAIEngine::model_info() const { return impl_->info; }
+
+Result<NamedTensors> EdgeAIEngine::Run(const NamedTensors& inputs) const {
+  if (!impl_->executor) return InvalidArgument("no model is loaded");
+  Result<NamedTensors> out = impl_->executor->Run(inputs);
+  if (!out.ok()) return out.status().WithContext("model '" + impl_->model_name + "'");
+  return out;
+}
+
+}  // namespace edgeai

@@ -19,8 +19,6 @@ namespace edgeai {
 struct EngineOptions {
   // Threads for intra-op parallelism; 0 means one per hardware core.
   int threads = 0;
-  // Graph optimisation level: "none", "basic" or "all".
-  std::string optimization_level = "all";
   // Refuse models larger than this many bytes (protobuf file plus external data).
   uint64_t max_model_bytes = uint64_t{4} << 30;
   // Refuse input tensors with more elements than this.
