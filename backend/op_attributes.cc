@@ -40,4 +40,9 @@ const Tensor* AttributeMap::GetTensor(const std::string& name) const {
   return a && a->kind == Attribute::Kind::kTensor ? &a->t : nullptr;
 }
 
+const Subgraph* AttributeMap::GetGraph(const std::string& name) const {
+  const Attribute* a = Find(name);
+  return a && a->kind == Attribute::Kind::kGraph ? a->graph.get() : nullptr;
+}
+
 }  // namespace edgeai

@@ -5,12 +5,15 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "edgeai/tensor.h"
 
 namespace edgeai {
+
+class Subgraph;
 
 struct Attribute {
   enum class Kind { kUndefined, kFloat, kInt, kString, kTensor, kFloats, kInts, kStrings, kGraph };
@@ -22,6 +25,7 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
+  std::shared_ptr<Subgraph> graph;  // kGraph: the compiled body (see backend/subgraph.h)
 };
 
 class AttributeMap {
@@ -38,6 +42,8 @@ class AttributeMap {
   std::vector<float> GetFloats(const std::string& name, std::vector<float> fallback = {}) const;
   // nullptr when absent or not a tensor attribute.
   const Tensor* GetTensor(const std::string& name) const;
+  // nullptr when absent or not a graph attribute.
+  const Subgraph* GetGraph(const std::string& name) const;
 
  private:
   std::map<std::string, Attribute> attrs_;

@@ -4,6 +4,7 @@
 
 #include "backend/op_runner.h"
 #include "graph/shape_inference.h"
+#include "graph/subgraph.h"
 
 namespace edgeai {
 
@@ -17,6 +18,7 @@ Result<std::unique_ptr<Executor>> Executor::Create(std::shared_ptr<const Graph> 
     Step step;
     step.node = order[s];
     EDGEAI_ASSIGN_OR_RETURN(step.def, ResolveOpDef(*graph, node, registry));
+    for (GraphSubgraph* body : SubgraphsOf(node)) EDGEAI_RETURN_IF_ERROR(body->Compile(registry, pool, limits));
     std::vector<const ValueType*> types;
     std::vector<const Tensor*> values;
     for (int id : node.inputs) {
@@ -42,7 +44,7 @@ Result<std::unique_ptr<Executor>> Executor::Create(std::shared_ptr<const Graph> 
 Status Executor::BindInputs(const NamedTensors& inputs, std::vector<Tensor>* values) const {
   for (const auto& [name, tensor] : inputs) {
     int id = graph_->FindValue(name);
-    if (id < 0 || std::find(graph_->inputs.begin(), graph_->inputs.end(), id) == graph_->inputs.end()) {
+    if (id < 0 || !graph_->IsBound(id)) {
       std::string names;
       for (int in : graph_->inputs) names += (names.empty() ? "" : ", ") + graph_->values[in].name;
       return InvalidArgument("unknown input '" + name + "' (model inputs: " + names + ")");
@@ -69,6 +71,11 @@ Status Executor::BindInputs(const NamedTensors& inputs, std::vector<Tensor>* val
                                " elements, over the limit of " + std::to_string(limits_.max_tensor_elements));
     }
     (*values)[id] = t;
+  }
+  for (int id : graph_->captures) {
+    auto it = inputs.find(graph_->values[id].name);
+    if (it == inputs.end()) return Internal("captured value '" + graph_->values[id].name + "' was not bound");
+    (*values)[id] = it->second;
   }
   return Status::Ok();
 }
@@ -125,8 +132,7 @@ Result<NamedTensors> Executor::Run(const NamedTensors& inputs) const {
     const Value& v = graph_->values[id];
     const Tensor& t = v.is_constant() ? v.constant : values[id];
     // Outputs that alias a constant or a caller's input are copied so the caller owns every result.
-    bool aliased = v.is_constant() || !t.owns_data() ||
-                   std::find(graph_->inputs.begin(), graph_->inputs.end(), id) != graph_->inputs.end();
+    bool aliased = v.is_constant() || !t.owns_data() || graph_->IsBound(id);
     if (aliased) {
       EDGEAI_ASSIGN_OR_RETURN(outputs[v.name], t.Clone());
     } else {

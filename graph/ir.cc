@@ -1,5 +1,6 @@
 #include "graph/ir.h"
 
+#include <algorithm>
 #include <queue>
 
 namespace edgeai {
@@ -19,6 +20,11 @@ int Graph::GetOrAddValue(const std::string& name) {
 int Graph::FindValue(const std::string& name) const {
   auto it = index_.find(name);
   return it == index_.end() ? -1 : it->second;
+}
+
+bool Graph::IsBound(int value_id) const {
+  return std::find(inputs.begin(), inputs.end(), value_id) != inputs.end() ||
+         std::find(captures.begin(), captures.end(), value_id) != captures.end();
 }
 
 Result<std::vector<int>> Graph::TopologicalOrder() const {

@@ -39,13 +39,16 @@ class Graph {
  public:
   std::vector<Value> values;
   std::vector<Node> nodes;
-  std::vector<int> inputs;   // graph inputs that are not constants
+  std::vector<int> inputs;    // graph inputs that are not constants
   std::vector<int> outputs;
+  std::vector<int> captures;  // subgraphs only: values read from enclosing graphs, bound like inputs
 
   // Id of the value called `name`, creating it when new.
   int GetOrAddValue(const std::string& name);
   // Id of `name`, or -1.
   int FindValue(const std::string& name) const;
+  // True for graph inputs and captures: values the caller binds at run time.
+  bool IsBound(int value_id) const;
 
   // Node indices such that every node comes after the producers of its inputs. Error on a cycle.
   Result<std::vector<int>> TopologicalOrder() const;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "graph/onnx_tensor.h"
+#include "graph/subgraph.h"
 #include "onnx/onnx_pb.h"
 
 namespace edgeai {
@@ -67,10 +68,8 @@ Result<Attribute> ReadAttribute(const onnx::AttributeProto& proto, const std::st
       a.t = std::move(t).value();
       break;
     }
-    case onnx::AttributeProto::GRAPH:
     case onnx::AttributeProto::GRAPHS:
-      a.kind = Attribute::Kind::kGraph;  // subgraph ops are refused by the registry lookup
-      break;
+      return Unimplemented(who + ": lists of graphs are not supported");
     default:
       return Unimplemented(who + " has an unsupported attribute type " + std::to_string(proto.type()));
   }
@@ -104,7 +103,13 @@ Result<Tensor> ConstantNodeValue(const onnx::NodeProto& node, const std::string&
 
 class Importer {
  public:
-  Importer(const ImportOptions& options, const OpRegistry& registry) : options_(options), registry_(registry) {}
+  Importer(const ImportOptions& options, const OpRegistry& registry, Importer* parent = nullptr)
+      : options_(options), registry_(registry), parent_(parent) {
+    if (parent) {
+      out_.info.opsets = parent->out_.info.opsets;
+      budget_ = parent->budget_;
+    }
+  }
 
   Result<ImportedModel> Run(const std::string& bytes) {
     if (bytes.size() > options_.max_model_bytes) {
@@ -128,6 +133,34 @@ class Importer {
   }
 
  private:
+  // Imports a graph attribute of `node` in this importer's scope: names the body does not define are resolved
+  // in the enclosing graphs and become captures, appended to `node`'s inputs.
+  Result<std::shared_ptr<GraphSubgraph>> ImportSubgraph(const onnx::GraphProto& body, const std::string& label,
+                                                        Node* node) {
+    Importer sub(options_, registry_, this);
+    Status read = sub.ReadGraph(body);
+    if (!read.ok()) return read.WithContext(label);
+    for (const auto& [op, count] : sub.out_.info.op_counts) out_.info.op_counts[op] += count;
+    budget_ = sub.budget_;
+    std::vector<int> positions;
+    for (int id : sub.out_.graph.captures) {
+      int outer = Resolve(sub.out_.graph.values[id].name);
+      positions.push_back(static_cast<int>(node->inputs.size()));
+      node->inputs.push_back(outer);
+    }
+    return std::make_shared<GraphSubgraph>(label, std::move(sub.out_.graph), std::move(positions));
+  }
+
+  // The value called `name` in this graph or, for subgraphs, captured from an enclosing one; -1 if none.
+  int Resolve(const std::string& name) {
+    int id = out_.graph.FindValue(name);
+    if (id >= 0 || parent_ == nullptr) return id;
+    if (parent_->Resolve(name) < 0) return -1;
+    id = out_.graph.GetOrAddValue(name);
+    out_.graph.captures.push_back(id);
+    return id;
+  }
+
   Status ReadOpsets(const onnx::ModelProto& model) {
     if (model.opset_import_size() == 0) return InvalidArgument("model declares no opset_import");
     for (const auto& opset : model.opset_import()) {
@@ -175,7 +208,7 @@ class Importer {
     }
     for (size_t i = 0; i < protos.size(); ++i) EDGEAI_RETURN_IF_ERROR(ReadNodeInputs(*protos[i], &graph.nodes[i]));
     for (const auto& output : g.output()) {
-      int id = graph.FindValue(output.name());
+      int id = Resolve(output.name());
       if (id < 0) return InvalidArgument("graph output '" + output.name() + "' is produced by no node");
       graph.outputs.push_back(id);
       declared_.push_back(output);
@@ -209,6 +242,7 @@ class Importer {
       EDGEAI_ASSIGN_OR_RETURN(constant, ConstantNodeValue(proto, label));
     } else {
       for (const auto& attr : proto.attribute()) {
+        if (attr.type() == onnx::AttributeProto::GRAPH) continue;  // imported with the inputs, in scope
         EDGEAI_ASSIGN_OR_RETURN(Attribute a, ReadAttribute(attr, label));
         node.attrs.Set(attr.name(), std::move(a));
       }
@@ -245,12 +279,19 @@ class Importer {
         node->inputs.push_back(-1);
         continue;
       }
-      int id = out_.graph.FindValue(name);
+      int id = Resolve(name);
       if (id < 0) {
         return InvalidArgument(node->Label() + ": input '" + name +
                                "' is not produced by any node, initializer or graph input");
       }
       node->inputs.push_back(id);
+    }
+    for (const auto& attr : proto.attribute()) {
+      if (attr.type() != onnx::AttributeProto::GRAPH) continue;
+      Attribute a;
+      a.kind = Attribute::Kind::kGraph;
+      EDGEAI_ASSIGN_OR_RETURN(a.graph, ImportSubgraph(attr.g(), node->Label() + " " + attr.name(), node));
+      node->attrs.Set(attr.name(), std::move(a));
     }
     return Status::Ok();
   }
@@ -276,6 +317,7 @@ class Importer {
 
   const ImportOptions& options_;
   const OpRegistry& registry_;
+  Importer* parent_ = nullptr;
   ImportedModel out_;
   uint64_t budget_ = 0;
   std::vector<onnx::ValueInfoProto> declared_;
