@@ -1,0 +1,43 @@
+// The subcommands of the `edgeai` executable. Each takes the arguments after its name, writes its report to
+// `out` and errors to `err`, and returns the process exit code (see cli_common.h). tools/main.cc dispatches.
+#pragma once
+
+#include <map>
+#include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "edgeai/engine.h"
+
+namespace edgeai::tools {
+
+// The one-line usage of each command, and the full help text.
+extern const char kRunUsage[];
+extern const char kInfoUsage[];
+extern const char kDevicesUsage[];
+extern const char kMainUsage[];
+std::string HelpText();
+
+struct RunArgs {
+  std::string model;
+  std::vector<std::pair<std::string, std::string>> inputs;  // input name -> .npy path, as given
+  std::map<std::string, std::vector<int64_t>> shapes;       // input name -> dims from --shape
+  std::string output_dir;                                   // empty: write no files
+  int threads = 0;                                          // 0: one per core
+  bool help = false;
+};
+// Parses `edgeai run` arguments; an invalid_argument error is a usage error.
+Result<RunArgs> ParseRunArgs(const std::vector<std::string>& args);
+
+// Loads `path` into `engine` after checking that the file exists; `load_ms` receives the LoadModel time.
+Status LoadModelTimed(const std::string& path, EdgeAIEngine* engine, double* load_ms);
+
+int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int InfoCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int DevicesCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// Prints "edgeai: error: invalid_argument: <message>" and `usage`; returns kExitUsage.
+int UsageError(const std::string& message, const char* usage, std::ostream& err);
+
+}  // namespace edgeai::tools

@@ -1,0 +1,120 @@
+// `edgeai info` and `edgeai devices`, and the usage texts shared by every command.
+#include <algorithm>
+#include <cstdio>
+
+#include "hardware/cpu_info.h"
+#include "tools/cli.h"
+#include "tools/cli_common.h"
+
+namespace edgeai::tools {
+
+const char kRunUsage[] =
+    "usage: edgeai run MODEL.onnx [--input NAME=FILE.npy ...] [--output-dir DIR] [--threads N] "
+    "[--shape NAME=AxBxC ...]";
+const char kInfoUsage[] = "usage: edgeai info MODEL.onnx";
+const char kDevicesUsage[] = "usage: edgeai devices";
+const char kMainUsage[] = "usage: edgeai {run,info,devices,help} ...  (edgeai help for details)";
+
+std::string HelpText() {
+  return std::string(
+             "edgeai: run ONNX models on this machine\n"
+             "\n"
+             "  edgeai run MODEL.onnx [options]   run the model once and summarise its outputs\n"
+             "      --input NAME=FILE.npy         feed input NAME from a .npy file (dtype must match the model);\n"
+             "                                    inputs not given are generated: standard normal floats\n"
+             "                                    (seed 42), zero integers, false bools\n"
+             "      --shape NAME=AxBxC            shape of a generated input (needed for symbolic dims other\n"
+             "                                    than a batch dim, which defaults to 1)\n"
+             "      --output-dir DIR              write each output to DIR/NAME.npy\n"
+             "      --threads N                   intra-op threads (0, the default: one per core)\n"
+             "  edgeai info MODEL.onnx            producer, opsets, inputs, outputs and operator counts\n"
+             "  edgeai devices                    the CPU, its cores and ISA features\n"
+             "  edgeai help                       this text\n"
+             "\n"
+             "Exit status: 0 success, 1 error, 2 bad command line.\n");
+}
+
+int UsageError(const std::string& message, const char* usage, std::ostream& err) {
+  PrintError(InvalidArgument(message), err);
+  err << usage << "\n";
+  return kExitUsage;
+}
+
+namespace {
+
+std::string DomainName(const std::string& domain) { return domain.empty() ? "ai.onnx" : domain; }
+
+void PrintInfo(const std::string& path, const EdgeAIEngine& engine, std::ostream& out) {
+  const ModelInfo& info = engine.model_info();
+  out << "model: " << path << "\n";
+  out << "producer: " << (info.producer.empty() ? "(none)" : info.producer) << "\n";
+  out << "ir_version: " << info.ir_version << "\n";
+  out << "opsets:";
+  for (const auto& [domain, version] : info.opsets) out << " " << DomainName(domain) << "=" << version;
+  out << "\n";
+  out << "inputs:\n";
+  for (const TensorInfo& input : engine.inputs()) out << "  " << input.name << ": " << input.Describe() << "\n";
+  out << "outputs:\n";
+  for (const TensorInfo& output : engine.outputs()) {
+    out << "  " << output.name << ": " << output.Describe() << "\n";
+  }
+  std::vector<std::pair<std::string, int>> ops(info.op_counts.begin(), info.op_counts.end());
+  std::stable_sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  out << "nodes: " << info.node_count << "\n";
+  out << "ops:\n";
+  for (const auto& [op, count] : ops) out << "  " << op << " " << count << "\n";
+}
+
+std::string FormatBytes(size_t bytes) {
+  if (bytes == 0) return "?";
+  if (bytes % (1024 * 1024) == 0) return std::to_string(bytes / (1024 * 1024)) + " MiB";
+  return std::to_string(bytes / 1024) + " KiB";
+}
+
+}  // namespace
+
+int InfoCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::string model;
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      out << kInfoUsage << "\n";
+      return kExitOk;
+    }
+    if (!arg.empty() && arg[0] == '-') return UsageError("unknown option '" + arg + "' for 'info'", kInfoUsage, err);
+    if (!model.empty()) return UsageError("unexpected argument '" + arg + "'", kInfoUsage, err);
+    if (arg.empty()) return UsageError("the model path is empty", kInfoUsage, err);
+    model = arg;
+  }
+  if (model.empty()) return UsageError("'info' needs a model file", kInfoUsage, err);
+  EdgeAIEngine engine;
+  double load_ms = 0;
+  Status status = LoadModelTimed(model, &engine, &load_ms);
+  if (!status.ok()) {
+    PrintError(status, err);
+    return kExitError;
+  }
+  PrintInfo(model, engine, out);
+  return kExitOk;
+}
+
+int DevicesCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      out << kDevicesUsage << "\n";
+      return kExitOk;
+    }
+    return UsageError("'devices' takes no arguments, got '" + arg + "'", kDevicesUsage, err);
+  }
+  const CpuInfo& cpu = GetCpuInfo();
+  std::string features = cpu.FeatureString();
+  out << "cpu: " << (cpu.model_name.empty() ? "(unknown model)" : cpu.model_name);
+  if (!cpu.vendor.empty()) out << " (" << cpu.vendor << ")";
+  out << "\n";
+  out << "logical cores: " << cpu.logical_cores << "\n";
+  out << "isa: " << (features.empty() ? "(baseline only)" : features) << "\n";
+  out << "caches: L1d " << FormatBytes(cpu.l1d_bytes) << ", L2 " << FormatBytes(cpu.l2_bytes) << ", L3 "
+      << FormatBytes(cpu.l3_bytes) << "\n";
+  return kExitOk;
+}
+
+}  // namespace edgeai::tools
