@@ -94,6 +94,7 @@ Status EdgeAIEngine::Impl::Load(const std::string& bytes, const std::string& bas
   auto shared_graph = std::make_shared<const Graph>(std::move(model.graph));
   RunLimits limits;
   limits.max_tensor_elements = options.max_tensor_elements;
+  limits.profile = options.profile;
   Result<std::unique_ptr<Executor>> created = Executor::Create(shared_graph, registry, pool, limits);
   if (!created.ok()) return created.status().WithContext(context);
   executor = std::move(created).value();
@@ -110,6 +111,14 @@ bool EdgeAIEngine::loaded() const { return impl_->executor != nullptr; }
 const std::vector<TensorInfo>& EdgeAIEngine::inputs() const { return impl_->inputs; }
 const std::vector<TensorInfo>& EdgeAIEngine::outputs() const { return impl_->outputs; }
 const ModelInfo& EdgeAIEngine::model_info() const { return impl_->info; }
+
+std::vector<OpTiming> EdgeAIEngine::OpTimings() const {
+  return impl_->executor ? impl_->executor->Timings() : std::vector<OpTiming>{};
+}
+
+void EdgeAIEngine::ResetOpTimings() {
+  if (impl_->executor) impl_->executor->ResetTimings();
+}
 
 Result<NamedTensors> EdgeAIEngine::Run(const NamedTensors& inputs) const {
   if (!impl_->executor) return InvalidArgument("no model is loaded");

@@ -1,6 +1,7 @@
 #include "graph/executor.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "backend/op_runner.h"
 #include "graph/shape_inference.h"
@@ -104,7 +105,13 @@ Status Executor::RunStep(const Step& step, std::vector<Tensor>* values) const {
     }
   }
   HeapKernelContext kctx(node.Label(), inputs, ctx.outputs(), pool_);
+  auto start = limits_.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   EDGEAI_RETURN_IF_ERROR(step.kernel->Compute(kctx));
+  if (limits_.profile) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start);
+    step.stats[0].fetch_add(ns.count(), std::memory_order_relaxed);
+    step.stats[1].fetch_add(1, std::memory_order_relaxed);
+  }
   for (size_t i = 0; i < node.outputs.size(); ++i) {
     int id = node.outputs[i];
     if (id < 0) continue;
@@ -114,6 +121,23 @@ Status Executor::RunStep(const Step& step, std::vector<Tensor>* values) const {
   }
   for (int id : step.release_after) (*values)[id] = Tensor();
   return Status::Ok();
+}
+
+std::vector<OpTiming> Executor::Timings() const {
+  std::vector<OpTiming> timings;
+  if (!limits_.profile) return timings;
+  for (const Step& step : steps_) {
+    const Node& node = graph_->nodes[step.node];
+    timings.push_back(OpTiming{node.name, node.op_type, step.stats[0].load() / 1e6, step.stats[1].load()});
+  }
+  return timings;
+}
+
+void Executor::ResetTimings() {
+  for (const Step& step : steps_) {
+    step.stats[0].store(0);
+    step.stats[1].store(0);
+  }
 }
 
 Result<NamedTensors> Executor::Run(const NamedTensors& inputs) const {

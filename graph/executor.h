@@ -3,6 +3,7 @@
 // use. A compiled Executor is immutable: Run may be called from several threads at once.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -15,6 +16,7 @@ namespace edgeai {
 
 struct RunLimits {
   int64_t max_tensor_elements = int64_t{1} << 31;
+  bool profile = false;  // accumulate per-step time
 };
 
 class Executor {
@@ -27,12 +29,18 @@ class Executor {
   // Checks the inputs against the graph's declared inputs (names, dtypes, ranks, fixed dims), then runs.
   Result<NamedTensors> Run(const NamedTensors& inputs) const;
 
+  // Accumulated step times (RunLimits::profile), in execution order.
+  std::vector<OpTiming> Timings() const;
+  void ResetTimings();
+
  private:
   struct Step {
     int node = 0;
     const OpDef* def = nullptr;
     std::unique_ptr<Kernel> kernel;
     std::vector<int> release_after;  // values whose last use is this step
+    // Profiling accumulators; atomics because runs may be concurrent.
+    std::unique_ptr<std::atomic<int64_t>[]> stats = std::make_unique<std::atomic<int64_t>[]>(2);
   };
 
   Executor(std::shared_ptr<const Graph> graph, const ThreadPool& pool, RunLimits limits)

@@ -23,6 +23,16 @@ struct EngineOptions {
   uint64_t max_model_bytes = uint64_t{4} << 30;
   // Refuse input tensors with more elements than this.
   int64_t max_tensor_elements = int64_t{1} << 31;
+  // Time every node of every run (see EdgeAIEngine::OpTimings); off costs nothing.
+  bool profile = false;
+};
+
+// Accumulated time of one node over the runs since load (or the last ResetOpTimings).
+struct OpTiming {
+  std::string node;
+  std::string op_type;
+  double total_ms = 0;
+  int64_t calls = 0;
 };
 
 // One dimension of a declared shape: a fixed size, or a symbolic name ("batch") with value -1.
@@ -71,6 +81,10 @@ class EdgeAIEngine {
 
   // Runs the model. `inputs` must name every graph input; outputs are returned by name (owning tensors).
   Result<NamedTensors> Run(const NamedTensors& inputs) const;
+
+  // Per-node timings in execution order (empty unless EngineOptions::profile).
+  std::vector<OpTiming> OpTimings() const;
+  void ResetOpTimings();
 
  private:
   struct Impl;
