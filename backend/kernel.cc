@@ -1,5 +1,7 @@
 #include "backend/kernel.h"
 
+#include <algorithm>
+
 namespace edgeai {
 
 bool ValueType::IsFullyKnown() const {
@@ -25,10 +27,15 @@ InferenceContext::InferenceContext(std::string_view node_name, std::string_view 
       values_(std::move(input_values)),
       outputs_(num_outputs) {}
 
-void InferenceContext::Reset(std::vector<const ValueType*> inputs, std::vector<const Tensor*> input_values) {
-  inputs_ = std::move(inputs);
-  values_ = std::move(input_values);
-  for (ValueType& out : outputs_) out = ValueType{};
+void InferenceContext::Reset(const ValueType* const* inputs, const Tensor* const* input_values) {
+  std::copy(inputs, inputs + inputs_.size(), inputs_.begin());
+  std::copy(input_values, input_values + values_.size(), values_.begin());
+  for (ValueType& out : outputs_) {
+    out.dtype = DataType::kUndefined;
+    out.rank_known = false;
+    out.dims.resize(0);
+  }
+  values_read_ = 0;
 }
 
 Status InferenceContext::Error(std::string_view message) const {

@@ -56,7 +56,15 @@ class InferenceContext {
   // Precondition: has_input(i).
   const ValueType& input(size_t i) const { return *inputs_[i]; }
   // The input's value when known (a constant at load time; the real tensor at run time), else nullptr.
-  const Tensor* input_value(size_t i) const { return i < values_.size() ? values_[i] : nullptr; }
+  // The executor notes which values inference reads: an output shape that depends on input data cannot be
+  // planned ahead from the input shapes alone.
+  const Tensor* input_value(size_t i) const {
+    if (i >= values_.size()) return nullptr;
+    if (values_[i] != nullptr) values_read_ |= uint64_t{1} << (i < 63 ? i : 63);
+    return values_[i];
+  }
+  // Bit i set when input_value(i) returned a value since the last Reset (bit 63 stands for all inputs >= 63).
+  uint64_t values_read() const { return values_read_; }
 
   size_t num_outputs() const { return outputs_.size(); }
   ValueType& output(size_t i) { return outputs_[i]; }
@@ -67,8 +75,9 @@ class InferenceContext {
   // Error(...) unless input i is present, for required inputs.
   Status RequireInput(size_t i) const;
 
-  // Reused by the executor to avoid allocating per run.
-  void Reset(std::vector<const ValueType*> inputs, std::vector<const Tensor*> input_values);
+  // Reused by the executor without allocating: rebinds the inputs (same count as at construction) and clears
+  // the outputs.
+  void Reset(const ValueType* const* inputs, const Tensor* const* input_values);
   std::vector<ValueType>& outputs() { return outputs_; }
 
  private:
@@ -79,6 +88,7 @@ class InferenceContext {
   std::vector<const ValueType*> inputs_;
   std::vector<const Tensor*> values_;
   std::vector<ValueType> outputs_;
+  mutable uint64_t values_read_ = 0;
 };
 
 // What a kernel sees while computing: its inputs and the outputs it fills. Implemented by the executor.

@@ -120,6 +120,19 @@ void EdgeAIEngine::ResetOpTimings() {
   if (impl_->executor) impl_->executor->ResetTimings();
 }
 
+Status EdgeAIEngine::Run(const NamedTensors& inputs, NamedTensors* outputs) const {
+  if (!impl_->executor) return InvalidArgument("no model is loaded");
+  Status status = impl_->executor->Run(inputs, outputs);
+  if (!status.ok()) return status.WithContext("model '" + impl_->model_name + "'");
+  return status;
+}
+
+EdgeAIEngine::MemoryInfo EdgeAIEngine::memory_info() const {
+  if (!impl_->executor) return MemoryInfo{};
+  MemoryPlanStats stats = impl_->executor->memory_stats();
+  return MemoryInfo{stats.planned_bytes, stats.intermediate_bytes, stats.tensors};
+}
+
 Result<NamedTensors> EdgeAIEngine::Run(const NamedTensors& inputs) const {
   if (!impl_->executor) return InvalidArgument("no model is loaded");
   Result<NamedTensors> out = impl_->executor->Run(inputs);

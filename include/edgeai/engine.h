@@ -82,6 +82,20 @@ class EdgeAIEngine {
   // Runs the model. `inputs` must name every graph input; outputs are returned by name (owning tensors).
   Result<NamedTensors> Run(const NamedTensors& inputs) const;
 
+  // Same, writing into `outputs`: an entry that already holds a tensor of the output's dtype and shape is filled
+  // in place. With every output provided this way, a warm run (same input shapes as the previous run on this
+  // thread's context) performs no heap allocation.
+  Status Run(const NamedTensors& inputs, NamedTensors* outputs) const;
+
+  // Bytes of the intermediate-tensor arena planned by the last run with new input shapes, against the sum of
+  // all intermediate tensors (0 before the first run).
+  struct MemoryInfo {
+    int64_t planned_bytes = 0;
+    int64_t intermediate_bytes = 0;
+    int64_t tensors = 0;
+  };
+  MemoryInfo memory_info() const;
+
   // Per-node timings in execution order (empty unless EngineOptions::profile).
   std::vector<OpTiming> OpTimings() const;
   void ResetOpTimings();

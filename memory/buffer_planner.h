@@ -1,0 +1,27 @@
+// The buffer planner: gives every intermediate tensor an offset in one arena so that tensors whose lifetimes
+// do not overlap share bytes. Greedy by size, as TensorFlow Lite's arena planner and ONNX Runtime's memory
+// patterns do: the largest buffers are placed first, each at the lowest aligned offset that does not collide
+// with an already placed buffer whose lifetime intersects its own.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace edgeai {
+
+struct BufferRequest {
+  int64_t bytes = 0;
+  int first_use = 0;  // step that writes it
+  int last_use = 0;   // last step that reads it (inclusive)
+};
+
+struct BufferPlan {
+  std::vector<int64_t> offsets;  // one per request, aligned
+  int64_t arena_bytes = 0;       // size of the arena the offsets need
+  int64_t total_bytes = 0;       // sum of all requests (what one buffer per tensor would take)
+};
+
+// `reuse` false gives every request its own bytes (a debugging switch for kernels that write out of bounds).
+BufferPlan PlanBuffers(const std::vector<BufferRequest>& requests, int64_t alignment = 64, bool reuse = true);
+
+}  // namespace edgeai
