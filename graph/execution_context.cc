@@ -261,7 +261,10 @@ Status ExecutionContext::Run(const NamedTensors& inputs, NamedTensors* outputs) 
       }
     });
   }
-  if (status.ok() && recording_) status = BuildPlan();
+  if (status.ok() && recording_) {
+    status = BuildPlan();
+    recording_ = !status.ok();
+  }
   if (status.ok()) status = CollectOutputs(outputs);
   if (!status.ok()) recording_ = true;  // a failed run leaves no plan behind
   for (Tensor& t : values_) t = Tensor();

@@ -16,6 +16,7 @@ namespace edgeai::tools {
 extern const char kRunUsage[];
 extern const char kInfoUsage[];
 extern const char kDevicesUsage[];
+extern const char kBenchUsage[];
 extern const char kMainUsage[];
 std::string HelpText();
 
@@ -30,12 +31,28 @@ struct RunArgs {
 // Parses `edgeai run` arguments; an invalid_argument error is a usage error.
 Result<RunArgs> ParseRunArgs(const std::vector<std::string>& args);
 
+struct BenchArgs {
+  std::string model;
+  std::map<std::string, std::vector<int64_t>> shapes;  // input name -> dims from --shape
+  int threads = 0;                                     // 0: one per core
+  int64_t batch = 1;                                   // for batch-like symbolic dims (IsBatchSymbol)
+  int64_t warmup = 5;
+  int64_t min_runs = 20;
+  double min_time_s = 2.0;
+  bool json = false;
+  bool profile = false;
+  bool help = false;
+};
+// Parses `edgeai bench` arguments; an invalid_argument error is a usage error.
+Result<BenchArgs> ParseBenchArgs(const std::vector<std::string>& args);
+
 // Loads `path` into `engine` after checking that the file exists; `load_ms` receives the LoadModel time.
 Status LoadModelTimed(const std::string& path, EdgeAIEngine* engine, double* load_ms);
 
 int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int InfoCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int DevicesCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int BenchCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // Prints "edgeai: error: invalid_argument: <message>" and `usage`; returns kExitUsage.
 int UsageError(const std::string& message, const char* usage, std::ostream& err);

@@ -13,7 +13,7 @@ const char kRunUsage[] =
     "[--shape NAME=AxBxC ...]";
 const char kInfoUsage[] = "usage: edgeai info MODEL.onnx";
 const char kDevicesUsage[] = "usage: edgeai devices";
-const char kMainUsage[] = "usage: edgeai {run,info,devices,help} ...  (edgeai help for details)";
+const char kMainUsage[] = "usage: edgeai {run,bench,info,devices,help} ...  (edgeai help for details)";
 
 std::string HelpText() {
   return std::string(
@@ -27,6 +27,16 @@ std::string HelpText() {
              "                                    than a batch dim, which defaults to 1)\n"
              "      --output-dir DIR              write each output to DIR/NAME.npy\n"
              "      --threads N                   intra-op threads (0, the default: one per core)\n"
+             "  edgeai bench MODEL.onnx [options] time repeated runs on generated inputs: p50/p90/p99 latency,\n"
+             "                                    throughput, load time, peak RSS\n"
+             "      --threads N                   intra-op threads (0, the default: one per core)\n"
+             "      --batch B                     size of batch-like symbolic dims (default 1)\n"
+             "      --shape NAME=AxBxC            shape of an input with other symbolic dims\n"
+             "      --warmup W                    untimed runs first (default 5)\n"
+             "      --min-runs R --min-time S     time at least R runs and S seconds (defaults 20, 2.0)\n"
+             "      --json                        end with one JSON line: p50_ms, p90_ms, p99_ms, throughput_ips,\n"
+             "                                    load_ms, peak_rss_mb, threads, batch, runs, model\n"
+             "      --profile                     time every node: per-op-type table and the 10 slowest nodes\n"
              "  edgeai info MODEL.onnx            producer, opsets, inputs, outputs and operator counts\n"
              "  edgeai devices                    the CPU, its cores and ISA features\n"
              "  edgeai help                       this text\n"

@@ -18,6 +18,7 @@ int Dispatch(const std::vector<std::string>& args) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (command == "run") return RunCommand(rest, std::cout, std::cerr);
   if (command == "info") return InfoCommand(rest, std::cout, std::cerr);
+  if (command == "bench") return BenchCommand(rest, std::cout, std::cerr);
   if (command == "devices") return DevicesCommand(rest, std::cout, std::cerr);
   if (command == "conformance") return ConformanceCommand(rest, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
