@@ -55,7 +55,7 @@ Status ExecutionContext::BindInputs(const NamedTensors& inputs, NamedTensors* ou
     }
     const Tensor& t = it->second;
     if (declared) {
-      bool matches = t.defined() && t.dtype() == v.type.dtype;
+      bool matches = t.defined() && (t.dtype() == v.type.dtype || v.type.dtype == DataType::kUndefined);
       if (matches && v.type.rank_known) {
         matches = t.rank() == v.type.dims.rank();
         for (size_t i = 0; matches && i < t.rank(); ++i) {

@@ -53,7 +53,7 @@ Status InferGraphShapes(Graph& graph, const std::vector<int>& order, const OpReg
       types.push_back(id < 0 ? nullptr : &graph.values[id].type);
       values.push_back(id >= 0 && graph.values[id].is_constant() ? &graph.values[id].constant : nullptr);
     }
-    for (GraphSubgraph* body : SubgraphsOf(node)) EDGEAI_RETURN_IF_ERROR(body->Infer(types, registry));
+    for (GraphSubgraph* body : SubgraphsOf(node)) EDGEAI_RETURN_IF_ERROR(body->Infer(node, types, registry));
     InferenceContext ctx(node.name, node.op_type, node.opset, node.attrs, types, values, node.outputs.size());
     EDGEAI_RETURN_IF_ERROR(def->infer(ctx));
     for (size_t i = 0; i < node.outputs.size(); ++i) {

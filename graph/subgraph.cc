@@ -9,7 +9,32 @@ GraphSubgraph::GraphSubgraph(std::string label, Graph body, std::vector<int> cap
       body_(std::make_shared<Graph>(std::move(body))),
       capture_positions_(std::move(capture_positions)) {}
 
-Status GraphSubgraph::Infer(const std::vector<const ValueType*>& node_input_types, const OpRegistry& registry) {
+// ONNX lets a body leave the types of its inputs to the op that runs it, as ONNX's own inference does: Loop
+// passes (int64 iteration, bool condition, carried values...), Scan (states..., scan slices...), Scan-8 the
+// same after its sequence_lens input. Only the dtype is seeded: carried shapes may change between iterations.
+void GraphSubgraph::SeedBodyInputTypes(const Node& node, const std::vector<const ValueType*>& node_input_types) {
+  auto seed = [&](size_t body_input, DataType dtype) {
+    if (body_input >= body_->inputs.size() || dtype == DataType::kUndefined) return;
+    ValueType& type = body_->values[body_->inputs[body_input]].type;
+    if (type.dtype == DataType::kUndefined) type.dtype = dtype;
+  };
+  auto node_dtype = [&](size_t i) {
+    return i < node_input_types.size() && node_input_types[i] ? node_input_types[i]->dtype : DataType::kUndefined;
+  };
+  if (!node.domain.empty()) return;
+  if (node.op_type == "Loop") {
+    seed(0, DataType::kInt64);
+    seed(1, DataType::kBool);
+    for (size_t i = 2; i < body_->inputs.size(); ++i) seed(i, node_dtype(i));
+  } else if (node.op_type == "Scan") {
+    size_t first = node.opset < 9 ? 1 : 0;
+    for (size_t i = 0; i < body_->inputs.size(); ++i) seed(i, node_dtype(first + i));
+  }
+}
+
+Status GraphSubgraph::Infer(const Node& node, const std::vector<const ValueType*>& node_input_types,
+                            const OpRegistry& registry) {
+  SeedBodyInputTypes(node, node_input_types);
   for (size_t i = 0; i < body_->captures.size(); ++i) {
     size_t pos = static_cast<size_t>(capture_positions_[i]);
     if (pos < node_input_types.size() && node_input_types[pos] != nullptr) {

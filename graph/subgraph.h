@@ -27,11 +27,13 @@ class GraphSubgraph : public Subgraph {
   Result<std::vector<Tensor>> Run(const std::vector<const Tensor*>& inputs, const KernelContext& ctx) const override;
 
   const std::vector<int>& capture_positions() const { return capture_positions_; }
-  // Static inference of the body, given the enclosing graph's types of the node's inputs.
-  Status Infer(const std::vector<const ValueType*>& node_input_types, const OpRegistry& registry);
+  // Static inference of the body of `node`, given the enclosing graph's types of the node's inputs.
+  Status Infer(const Node& node, const std::vector<const ValueType*>& node_input_types, const OpRegistry& registry);
   Status Compile(const OpRegistry& registry, const ThreadPool& pool, RunLimits limits);
 
  private:
+  void SeedBodyInputTypes(const Node& node, const std::vector<const ValueType*>& node_input_types);
+
   std::string label_;
   std::shared_ptr<Graph> body_;
   std::vector<int> capture_positions_;

@@ -1,8 +1,432 @@
-// PLACEHOLDER: this family's kernels are not written yet.
+// Conv (ONNX opsets 1..): N-D convolution with groups, padding, auto_pad, strides and dilations.
+//
+// Three compute paths, chosen per call from the concrete geometry:
+//   - depthwise (one input channel per group, 1-D/2-D): a direct sliding-window loop, since im2col + GEMM
+//     would do a K x 1 product per channel and waste the copy;
+//   - pointwise (all kernel dims 1, stride 1, no padding): the input already is the im2col matrix, so one GEMM
+//     per image and group;
+//   - general: im2col into a thread-local scratch buffer, then one GEMM per image and group.
+// 1-D convolution runs as 2-D over a height of 1, so it gets the same paths.
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "backend/cpu/conv_geometry.h"
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/dispatch.h"
+#include "backend/cpu/gemm.h"
+#include "backend/thread_pool.h"
 
 namespace edgeai::cpu {
+namespace {
 
-Status RegisterConvOps(OpRegistry&) { return Status::Ok(); }
+constexpr size_t kMaxSpatial = 6;  // input rank up to 8, the inline capacity of Shape
+
+struct ConvAttrs {
+  WindowAttrs window;
+  int64_t group = 1;
+};
+
+Status ParseConvAttrs(const InferenceContext& ctx, ConvAttrs* out) {
+  Status s = ParseWindowAttrs(ctx.attrs(), &out->window);
+  if (!s.ok()) return ctx.Error(s.message());
+  out->group = ctx.attrs().GetInt("group", 1);
+  if (out->group < 1) return ctx.Error("group " + std::to_string(out->group) + " must be positive");
+  return Status::Ok();
+}
+
+// Checks X, W and B against each other and the attributes, and fills `out_dims` with Y's dims. Unknown dims
+// (-1, at load time) skip the checks they would take part in and give -1 outputs where they matter.
+Status InferConvDims(const InferenceContext& ctx, const ConvAttrs& attrs, const Shape& x, const Shape& w,
+                     Shape* out_dims) {
+  if (x.rank() < 3) return ctx.Error("input X " + x.ToString() + " must have rank >= 3 (N x C x D1 ...)");
+  if (w.rank() != x.rank()) {
+    return ctx.Error("weight W " + w.ToString() + " must have the rank of X " + x.ToString());
+  }
+  const size_t n = x.rank() - 2;
+  if (n > kMaxSpatial) return ctx.Error("at most " + std::to_string(kMaxSpatial) + " spatial axes are supported");
+  const int64_t group = attrs.group;
+  if (x[1] >= 0 && x[1] % group != 0) {
+    return ctx.Error("group " + std::to_string(group) + " does not divide the " + std::to_string(x[1]) +
+                     " input channels");
+  }
+  if (w[0] >= 0 && w[0] % group != 0) {
+    return ctx.Error("group " + std::to_string(group) + " does not divide the " + std::to_string(w[0]) +
+                     " output channels (W dim 0)");
+  }
+  if (x[1] >= 0 && w[1] >= 0 && w[1] * group != x[1]) {
+    return ctx.Error("W " + w.ToString() + " expects " + std::to_string(w[1]) + " x " + std::to_string(group) +
+                     " (group) input channels but X " + x.ToString() + " has " + std::to_string(x[1]));
+  }
+  const std::vector<int64_t>& ks = attrs.window.kernel_shape;
+  if (!ks.empty() && ks.size() != n) {
+    return ctx.Error("kernel_shape has " + std::to_string(ks.size()) + " dims for " + std::to_string(n) +
+                     " spatial axes");
+  }
+  int64_t input[kMaxSpatial], kernel[kMaxSpatial];
+  for (size_t i = 0; i < n; ++i) {
+    int64_t k = w[i + 2];
+    if (!ks.empty()) {
+      if (k >= 0 && k != ks[i]) {
+        return ctx.Error("kernel_shape does not match the spatial dims of W " + w.ToString());
+      }
+      k = ks[i];
+    }
+    // An unknown kernel dim makes that output dim unknown; the geometry helper wants a real kernel.
+    kernel[i] = k < 0 ? 1 : k;
+    input[i] = k < 0 ? -1 : x[i + 2];
+  }
+  SpatialGeometry geo;
+  Status s = ComputePoolGeometry(input, kernel, n, attrs.window, &geo);
+  if (!s.ok()) return ctx.Error(s.message());
+  out_dims->resize(0);
+  out_dims->push_back(x[0]);
+  out_dims->push_back(w[0]);
+  for (size_t i = 0; i < n; ++i) out_dims->push_back(geo.output[i]);
+  return Status::Ok();
+}
+
+Status InferConv(InferenceContext& ctx) {
+  EDGEAI_RETURN_IF_ERROR(ctx.RequireInput(0));
+  EDGEAI_RETURN_IF_ERROR(ctx.RequireInput(1));
+  const ValueType& x = ctx.input(0);
+  const ValueType& w = ctx.input(1);
+  if (w.dtype != x.dtype) {
+    return ctx.Error("W has dtype " + std::string(DataTypeName(w.dtype)) + " but X has " +
+                     std::string(DataTypeName(x.dtype)));
+  }
+  ConvAttrs attrs;
+  EDGEAI_RETURN_IF_ERROR(ParseConvAttrs(ctx, &attrs));
+  const bool has_bias = ctx.has_input(2);
+  if (has_bias) {
+    const ValueType& b = ctx.input(2);
+    if (b.dtype != x.dtype) return ctx.Error("bias B has dtype " + std::string(DataTypeName(b.dtype)));
+    if (b.rank_known && b.dims.rank() != 1) return ctx.Error("bias B " + b.dims.ToString() + " must be 1-D");
+    if (b.rank_known && w.rank_known && w.dims.rank() > 0 && b.dims[0] >= 0 && w.dims[0] >= 0 &&
+        b.dims[0] != w.dims[0]) {
+      return ctx.Error("bias B " + b.dims.ToString() + " must have one value per output channel (" +
+                       std::to_string(w.dims[0]) + ")");
+    }
+  }
+  if (!x.rank_known && !w.rank_known) {
+    ctx.output(0) = ValueType::UnknownRank(x.dtype);
+    return Status::Ok();
+  }
+  // One known rank fixes the other; unknown dims stand in for what is missing.
+  Shape xd = x.rank_known ? x.dims : Shape();
+  Shape wd = w.rank_known ? w.dims : Shape();
+  if (!x.rank_known) xd.resize(wd.rank(), -1);
+  if (!w.rank_known) wd.resize(xd.rank(), -1);
+  Shape out;
+  EDGEAI_RETURN_IF_ERROR(InferConvDims(ctx, attrs, xd, wd, &out));
+  ctx.output(0) = ValueType::Of(x.dtype, out);
+  return Status::Ok();
+}
+
+// The concrete geometry of one call. 1-D problems are stored as 2-D with a leading spatial axis of 1.
+struct ConvProblem {
+  int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
+  size_t n = 0;  // spatial axes
+  int64_t in[kMaxSpatial], kernel[kMaxSpatial], out[kMaxSpatial];
+  int64_t stride[kMaxSpatial], dilation[kMaxSpatial], pad[kMaxSpatial];
+  int64_t in_size = 1, kernel_size = 1, out_size = 1;  // products over the spatial axes
+
+  int64_t in_per_group() const { return in_channels / group; }
+  int64_t out_per_group() const { return out_channels / group; }
+  bool IsDepthwise() const { return in_per_group() == 1 && n == 2; }
+  bool IsPointwise() const {
+    for (size_t i = 0; i < n; ++i) {
+      if (kernel[i] != 1 || stride[i] != 1 || pad[i] != 0 || in[i] != out[i]) return false;
+    }
+    return true;
+  }
+};
+
+Status BuildProblem(const WindowAttrs& window, int64_t group, const Shape& x, const Shape& w, ConvProblem* p) {
+  const size_t n = x.rank() - 2;
+  SpatialGeometry geo;
+  EDGEAI_RETURN_IF_ERROR(ComputePoolGeometry(x.data() + 2, w.data() + 2, n, window, &geo));
+  const size_t shift = n == 1 ? 1 : 0;
+  p->n = n + shift;
+  p->in[0] = p->kernel[0] = p->out[0] = p->stride[0] = p->dilation[0] = 1;
+  p->pad[0] = 0;
+  for (size_t i = 0; i < n; ++i) {
+    size_t j = i + shift;
+    p->in[j] = x[i + 2];
+    p->kernel[j] = w[i + 2];
+    p->out[j] = geo.output[i];
+    p->stride[j] = window.strides.empty() ? 1 : window.strides[i];
+    p->dilation[j] = window.dilations.empty() ? 1 : window.dilations[i];
+    p->pad[j] = geo.pad_begin[i];
+  }
+  p->batch = x[0];
+  p->in_channels = x[1];
+  p->out_channels = w[0];
+  p->group = group;
+  p->in_size = p->kernel_size = p->out_size = 1;
+  for (size_t i = 0; i < p->n; ++i) {
+    p->in_size *= p->in[i];
+    p->kernel_size *= p->kernel[i];
+    p->out_size *= p->out[i];
+  }
+  return Status::Ok();
+}
+
+// Output positions o in [lo, hi) read input index o * stride + offset inside [0, size).
+void ValidRange(int64_t offset, int64_t stride, int64_t size, int64_t out, int64_t* lo, int64_t* hi) {
+  *lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  *hi = size - offset <= 0 ? 0 : (size - offset - 1) / stride + 1;
+  *lo = std::min(*lo, out);
+  *hi = std::max(*lo, std::min(*hi, out));
+}
+
+void GemmT(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c,
+           const ThreadPool& pool) {
+  Sgemm(s, alpha, a, b, beta, c, pool);
+}
+void GemmT(const GemmShape& s, double alpha, const double* a, const double* b, double beta, double* c,
+           const ThreadPool& pool) {
+  Dgemm(s, alpha, a, b, beta, c, pool);
+}
+
+// Work done inside one parallel item must not wait on nested parallel loops: a waiting thread may pick up
+// another item and reuse its thread-local scratch. Such items compute through this one-thread pool.
+const ThreadPool& SerialPool() {
+  static const ThreadPool pool(1);
+  return pool;
+}
+
+// Fills one im2col row: the input values that kernel offset `kidx` of channel plane `x` meets at every
+// output position (zero where it falls into padding).
+template <typename T>
+void Im2ColRow(const T* x, const ConvProblem& p, int64_t kidx, T* dst) {
+  const size_t n = p.n;
+  int64_t offset[kMaxSpatial], in_stride[kMaxSpatial];
+  int64_t rest = kidx, stride_acc = 1;
+  for (size_t i = n; i-- > 0;) {
+    offset[i] = (rest % p.kernel[i]) * p.dilation[i] - p.pad[i];
+    rest /= p.kernel[i];
+    in_stride[i] = stride_acc;
+    stride_acc *= p.in[i];
+  }
+  const int64_t last = static_cast<int64_t>(n) - 1;
+  const int64_t ow = p.out[last], sw = p.stride[last], off_w = offset[last];
+  int64_t lo, hi;
+  ValidRange(off_w, sw, p.in[last], ow, &lo, &hi);
+  int64_t pos[kMaxSpatial] = {};  // odometer over the output positions of the outer axes
+  const int64_t rows = p.out_size / ow;
+  for (int64_t r = 0; r < rows; ++r, dst += ow) {
+    bool inside = true;
+    int64_t base = 0;
+    for (int64_t i = 0; i < last; ++i) {
+      int64_t in_i = pos[i] * p.stride[i] + offset[i];
+      inside = inside && in_i >= 0 && in_i < p.in[i];
+      base += in_i * in_stride[i];
+    }
+    for (int64_t i = last - 1; i >= 0 && ++pos[i] == p.out[i]; --i) pos[i] = 0;
+    if (!inside) {
+      std::fill(dst, dst + ow, T(0));
+      continue;
+    }
+    const T* src = x + base;
+    std::fill(dst, dst + lo, T(0));
+    if (sw == 1) {
+      std::memcpy(dst + lo, src + lo + off_w, static_cast<size_t>(hi - lo) * sizeof(T));
+    } else {
+      for (int64_t o = lo; o < hi; ++o) dst[o] = src[o * sw + off_w];
+    }
+    std::fill(dst + hi, dst + ow, T(0));
+  }
+}
+
+// col[c * kernel_size + kidx][out position] for the `channels` planes starting at x.
+template <typename T>
+void Im2Col(const T* x, const ConvProblem& p, int64_t channels, T* col, const ThreadPool& pool) {
+  const int64_t rows = channels * p.kernel_size;
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, p.out_size));
+  pool.ParallelFor(rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      Im2ColRow(x + (r / p.kernel_size) * p.in_size, p, r % p.kernel_size, col + r * p.out_size);
+    }
+  });
+}
+
+// Y rows of one (image, group) start as the bias, so the GEMM accumulates onto them (beta 1).
+template <typename T>
+T FillBias(const T* bias, int64_t rows, int64_t cols, T* y) {
+  if (bias == nullptr) return T(0);
+  for (int64_t r = 0; r < rows; ++r) std::fill(y + r * cols, y + (r + 1) * cols, bias[r]);
+  return T(1);
+}
+
+// One (image, group) of the pointwise or the im2col path.
+template <typename T>
+void ConvItem(const ConvProblem& p, const T* x, const T* w, const T* bias, T* y, int64_t item,
+              const ThreadPool& pool) {
+  const int64_t img = item / p.group, g = item % p.group;
+  const int64_t cpg = p.in_per_group(), mpg = p.out_per_group();
+  const T* xg = x + (img * p.in_channels + g * cpg) * p.in_size;
+  T* yg = y + (img * p.out_channels + g * mpg) * p.out_size;
+  const T beta = FillBias(bias ? bias + g * mpg : nullptr, mpg, p.out_size, yg);
+  GemmShape s;
+  s.m = mpg;
+  s.n = p.out_size;
+  s.k = cpg * p.kernel_size;
+  s.lda = s.k;
+  s.ldb = p.out_size;
+  s.ldc = p.out_size;
+  const T* wg = w + g * mpg * s.k;
+  if (p.IsPointwise()) {
+    GemmT(s, T(1), wg, xg, beta, yg, pool);
+    return;
+  }
+  thread_local std::vector<T> scratch;
+  const size_t need = static_cast<size_t>(s.k * p.out_size);
+  if (scratch.size() < need) scratch.resize(need);
+  Im2Col(xg, p, cpg, scratch.data(), pool);
+  GemmT(s, T(1), wg, scratch.data(), beta, yg, pool);
+}
+
+// Depthwise 2-D, output columns [o_begin, o_end) of row `oh`: bias plus every kernel tap, with bounds
+// checks. Each tap runs over the row, which vectorises along it for stride 1.
+template <typename T>
+void DepthwiseRowChecked(const ConvProblem& p, const T* xin, const T* wk, T bias, int64_t oh, int64_t o_begin,
+                         int64_t o_end, T* orow) {
+  const int64_t iw_size = p.in[1], kw_size = p.kernel[1], sw = p.stride[1];
+  std::fill(orow + o_begin, orow + o_end, bias);
+  for (int64_t kh = 0; kh < p.kernel[0]; ++kh) {
+    const int64_t ih = oh * p.stride[0] + kh * p.dilation[0] - p.pad[0];
+    if (ih < 0 || ih >= p.in[0]) continue;
+    const T* xrow = xin + ih * iw_size;
+    for (int64_t kw = 0; kw < kw_size; ++kw) {
+      const T wv = wk[kh * kw_size + kw];
+      const int64_t off = kw * p.dilation[1] - p.pad[1];
+      int64_t lo, hi;
+      ValidRange(off, sw, iw_size, p.out[1], &lo, &hi);
+      lo = std::max(lo, o_begin);
+      hi = std::min(hi, o_end);
+      if (sw == 1) {
+        for (int64_t o = lo; o < hi; ++o) orow[o] += wv * xrow[o + off];
+      } else {
+        for (int64_t o = lo; o < hi; ++o) orow[o] += wv * xrow[o * sw + off];
+      }
+    }
+  }
+}
+
+// The 3x3 kernel of MobileNet-style models, away from the borders: all nine taps summed in registers and one
+// store per output, instead of nine passes over the row.
+template <typename T>
+void Depthwise3x3Inner(const ConvProblem& p, const T* x0, const T* wk, T bias, int64_t lo, int64_t hi, T* orow) {
+  const int64_t iw = p.in[1], dh = p.dilation[0] * iw, dw = p.dilation[1], sw = p.stride[1];
+  const T* x1 = x0 + dh;
+  const T* x2 = x1 + dh;
+  const T w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6], w7 = wk[7], w8 = wk[8];
+  for (int64_t o = lo; o < hi; ++o) {
+    const int64_t i = o * sw - p.pad[1];
+    T acc = bias;
+    acc += w0 * x0[i] + w1 * x0[i + dw] + w2 * x0[i + 2 * dw];
+    acc += w3 * x1[i] + w4 * x1[i + dw] + w5 * x1[i + 2 * dw];
+    acc += w6 * x2[i] + w7 * x2[i + dw] + w8 * x2[i + 2 * dw];
+    orow[o] = acc;
+  }
+}
+
+template <typename T>
+void DepthwisePlane(const ConvProblem& p, const T* xin, const T* wk, T bias, T* out) {
+  const int64_t ow_size = p.out[1];
+  const bool k3x3 = p.kernel[0] == 3 && p.kernel[1] == 3;
+  // Columns where every tap is inside the input: from the first and the last tap's valid ranges.
+  int64_t lo = 0, hi = 0, lo_last, hi_first;
+  if (k3x3) {
+    ValidRange(-p.pad[1], p.stride[1], p.in[1], ow_size, &lo, &hi_first);
+    ValidRange(2 * p.dilation[1] - p.pad[1], p.stride[1], p.in[1], ow_size, &lo_last, &hi);
+    hi = std::max(lo, std::min(hi, hi_first));
+  }
+  for (int64_t oh = 0; oh < p.out[0]; ++oh) {
+    T* orow = out + oh * ow_size;
+    const int64_t ih = oh * p.stride[0] - p.pad[0];
+    if (!k3x3 || ih < 0 || ih + 2 * p.dilation[0] >= p.in[0] || lo >= hi) {
+      DepthwiseRowChecked(p, xin, wk, bias, oh, 0, ow_size, orow);
+      continue;
+    }
+    DepthwiseRowChecked(p, xin, wk, bias, oh, 0, lo, orow);
+    Depthwise3x3Inner(p, xin + ih * p.in[1], wk, bias, lo, hi, orow);
+    DepthwiseRowChecked(p, xin, wk, bias, oh, hi, ow_size, orow);
+  }
+}
+
+template <typename T>
+void DepthwiseConv(const ConvProblem& p, const T* x, const T* w, const T* bias, T* y, const ThreadPool& pool) {
+  const int64_t planes = p.batch * p.out_channels;
+  const int64_t work = std::max<int64_t>(1, p.out_size * p.kernel_size);
+  const int64_t grain = std::max<int64_t>(1, 32768 / work);
+  const int64_t mpg = p.out_per_group();
+  pool.ParallelFor(planes, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const int64_t img = plane / p.out_channels, m = plane % p.out_channels;
+      const T* xin = x + (img * p.in_channels + m / mpg) * p.in_size;
+      DepthwisePlane(p, xin, w + m * p.kernel_size, bias ? bias[m] : T(0), y + plane * p.out_size);
+    }
+  });
+}
+
+template <typename T>
+void RunConv(const ConvProblem& p, const T* x, const T* w, const T* bias, T* y, const ThreadPool& pool) {
+  if (p.batch == 0 || p.out_channels == 0 || p.out_size == 0) return;
+  if (p.IsDepthwise()) {
+    DepthwiseConv(p, x, w, bias, y, pool);
+    return;
+  }
+  const int64_t items = p.batch * p.group;
+  if (items >= 2 * pool.threads()) {
+    // Enough independent (image, group) pairs to keep every thread busy: each runs serially.
+    pool.ParallelFor(items, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) ConvItem(p, x, w, bias, y, i, SerialPool());
+    });
+  } else {
+    for (int64_t i = 0; i < items; ++i) ConvItem(p, x, w, bias, y, i, pool);
+  }
+}
+
+class ConvKernel : public Kernel {
+ public:
+  Status Init(const InferenceContext& ctx) { return ParseConvAttrs(ctx, &attrs_); }
+
+  Status Compute(KernelContext& ctx) const override {
+    const Tensor& x = *ctx.input(0);
+    const Tensor& w = *ctx.input(1);
+    const Tensor* b = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
+    EDGEAI_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0));
+    if (x.rank() < 3 || w.rank() != x.rank() || x.rank() - 2 > kMaxSpatial) {
+      return ctx.Error("X " + x.Describe() + " and W " + w.Describe() + " do not form a convolution");
+    }
+    ConvProblem p;
+    Status s = BuildProblem(attrs_.window, attrs_.group, x.shape(), w.shape(), &p);
+    if (!s.ok()) return ctx.Error(s.message());
+    if (p.in_channels != w.shape()[1] * p.group || p.out_channels % p.group != 0 ||
+        y->NumElements() != p.batch * p.out_channels * p.out_size ||
+        (b != nullptr && b->NumElements() != p.out_channels)) {
+      return ctx.Error("inputs X " + x.Describe() + ", W " + w.Describe() + " do not match output " +
+                       y->Describe());
+    }
+    return VisitFloat(x.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      RunConv<T>(p, x.data<T>(), w.data<T>(), b ? b->data<T>() : nullptr, y->data<T>(), ctx.pool());
+      return Status::Ok();
+    });
+  }
+
+ private:
+  ConvAttrs attrs_;
+};
+
+}  // namespace
+
+Status RegisterConvOps(OpRegistry& registry) {
+  // Conv-11 only reworded auto_pad's description and made kernel inference explicit; one kernel serves both.
+  return registry.Register(OpDef{"Conv", "", 1, kMaxOpset, {DataType::kFloat32, DataType::kFloat64}, 0,
+                                 InferConv, MakeKernel<ConvKernel>});
+}
 
 }  // namespace edgeai::cpu

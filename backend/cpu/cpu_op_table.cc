@@ -13,6 +13,13 @@ OpRegistry BuildCpuRegistry() {
       cpu::RegisterElementwiseOps, cpu::RegisterCastOps,  cpu::RegisterNormalizationOps, cpu::RegisterReduceOps,
       cpu::RegisterConvOps,        cpu::RegisterMatMulOps, cpu::RegisterPoolOps,         cpu::RegisterShapeOps,
       cpu::RegisterTensorOps,      cpu::RegisterRnnOps,
+      cpu::RegisterConstantOps,    cpu::RegisterGatherOps, cpu::RegisterPadOps,
+      cpu::RegisterGruOps,         cpu::RegisterLstmOps,
+      cpu::RegisterElementwiseUnaryOps, cpu::RegisterElementwiseVariadicOps,
+      cpu::RegisterControlFlowOps, cpu::RegisterScanOps,
+      cpu::RegisterLossOps, cpu::RegisterIndexOps, cpu::RegisterDataDependentOps, cpu::RegisterMiscOps,
+      cpu::RegisterPoolMiscOps,
+      cpu::RegisterResizeOps, cpu::RegisterSpatialOps, cpu::RegisterSamplingOps,
   };
   for (RegisterFn family : families) {
     Status status = family(registry);

@@ -10,7 +10,10 @@ namespace edgeai {
 const OpRegistry& CpuOpRegistry();
 
 namespace cpu {
-Status RegisterElementwiseOps(OpRegistry& registry);    // elementwise.cc: Add..Erf, Relu, Clip, Sigmoid, Tanh, Where
+Status RegisterElementwiseOps(OpRegistry& registry);    // elementwise.cc: Add, Sub, Mul, Div, Pow, Mod, Equal..
+Status RegisterElementwiseUnaryOps(OpRegistry& registry);     // elementwise_unary.cc: Relu..Erf, Clip
+Status RegisterElementwiseVariadicOps(OpRegistry& registry);  // elementwise_variadic.cc: Max, Min, Sum, Mean,
+                                                              //   Where, PRelu
 Status RegisterCastOps(OpRegistry& registry);           // cast.cc: Cast, Identity, Dropout
 Status RegisterNormalizationOps(OpRegistry& registry);  // normalization.cc: Softmax, LayerNormalization, BatchNorm
 Status RegisterReduceOps(OpRegistry& registry);         // reduce.cc: ReduceMean
@@ -19,9 +22,27 @@ Status RegisterMatMulOps(OpRegistry& registry);         // matmul.cc: Gemm, MatM
 Status RegisterPoolOps(OpRegistry& registry);           // pool.cc: MaxPool, AveragePool, GlobalAveragePool
 Status RegisterShapeOps(OpRegistry& registry);          // shape_ops.cc: Reshape, Flatten, Squeeze, Unsqueeze, Shape,
                                                         //   Expand, Transpose
-Status RegisterTensorOps(OpRegistry& registry);         // tensor_ops.cc: Concat, Split, Slice, Gather, Constant,
-                                                        //   ConstantOfShape
-Status RegisterRnnOps(OpRegistry& registry);            // rnn.cc: GRU, LSTM
+Status RegisterTensorOps(OpRegistry& registry);         // tensor_ops.cc: Concat, Split, Slice
+Status RegisterConstantOps(OpRegistry& registry);       // constant_ops.cc: Constant, ConstantOfShape, Range
+Status RegisterGatherOps(OpRegistry& registry);         // gather_ops.cc: Gather, GatherElements, Tile, Trilu
+Status RegisterPadOps(OpRegistry& registry);            // pad_ops.cc: Pad
+Status RegisterRnnOps(OpRegistry& registry);            // rnn.cc: RNN
+Status RegisterGruOps(OpRegistry& registry);            // rnn_gru.cc: GRU
+Status RegisterLstmOps(OpRegistry& registry);           // rnn_lstm.cc: LSTM
+Status RegisterControlFlowOps(OpRegistry& registry);    // control_flow.cc: If, Loop
+Status RegisterScanOps(OpRegistry& registry);           // control_flow_scan.cc: Scan
+Status RegisterLossOps(OpRegistry& registry);           // loss_ops.cc: NegativeLogLikelihoodLoss,
+                                                        //   SoftmaxCrossEntropyLoss
+Status RegisterIndexOps(OpRegistry& registry);          // index_ops.cc: Hardmax, CumSum, TopK, OneHot, EyeLike,
+                                                        //   ReverseSequence
+Status RegisterDataDependentOps(OpRegistry& registry);  // data_dependent_ops.cc: Unique, NonZero, Compress
+Status RegisterMiscOps(OpRegistry& registry);           // misc_ops.cc: Shrink, IsInf, IsNaN, Det, LRN,
+                                                        //   MeanVarianceNormalization
+Status RegisterPoolMiscOps(OpRegistry& registry);       // pool_misc_ops.cc: LpPool, MaxUnpool
+Status RegisterResizeOps(OpRegistry& registry);         // resize.cc (+ resize_plan.cc): Resize, Upsample
+Status RegisterSpatialOps(OpRegistry& registry);        // spatial_ops.cc: DepthToSpace, SpaceToDepth,
+                                                        //   NonMaxSuppression
+Status RegisterSamplingOps(OpRegistry& registry);       // spatial_sampling.cc: GridSample, RoiAlign
 }  // namespace cpu
 
 }  // namespace edgeai

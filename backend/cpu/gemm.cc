@@ -13,45 +13,53 @@ using ConstMap = Eigen::Map<const RowMajor<T>, 0, Eigen::OuterStride<>>;
 template <typename T>
 using MutMap = Eigen::Map<RowMajor<T>, 0, Eigen::OuterStride<>>;
 
-// Computes rows [row_begin, row_end) of C.
+// Computes the block rows [r0, r1) x columns [c0, c1) of C.
 template <typename T>
-void GemmRows(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c, int64_t row_begin,
-              int64_t row_end) {
-  int64_t rows = row_end - row_begin;
-  MutMap<T> cm(c + row_begin * s.ldc, rows, s.n, Eigen::OuterStride<>(s.ldc));
-  ConstMap<T> bm(b, s.trans_b ? s.n : s.k, s.trans_b ? s.k : s.n, Eigen::OuterStride<>(s.ldb));
+void GemmBlock(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c, int64_t r0, int64_t r1,
+               int64_t c0, int64_t c1) {
+  const int64_t rows = r1 - r0, cols = c1 - c0;
+  MutMap<T> cm(c + r0 * s.ldc + c0, rows, cols, Eigen::OuterStride<>(s.ldc));
   if (beta == T(0)) {
     cm.setZero();
   } else if (beta != T(1)) {
     cm *= beta;
   }
   if (s.k == 0) return;
-  if (!s.trans_a) {
-    ConstMap<T> am(a + row_begin * s.lda, rows, s.k, Eigen::OuterStride<>(s.lda));
-    if (s.trans_b) {
-      cm.noalias() += alpha * am * bm.transpose();
-    } else {
-      cm.noalias() += alpha * am * bm;
-    }
+  // op(A)'s rows [r0, r1) are columns of A when it is stored transposed (K x M); likewise for op(B)'s columns.
+  ConstMap<T> am(s.trans_a ? a + r0 : a + r0 * s.lda, s.trans_a ? s.k : rows, s.trans_a ? rows : s.k,
+                 Eigen::OuterStride<>(s.lda));
+  ConstMap<T> bm(s.trans_b ? b + c0 * s.ldb : b + c0, s.trans_b ? cols : s.k, s.trans_b ? s.k : cols,
+                 Eigen::OuterStride<>(s.ldb));
+  if (!s.trans_a && !s.trans_b) {
+    cm.noalias() += alpha * am * bm;
+  } else if (!s.trans_a) {
+    cm.noalias() += alpha * am * bm.transpose();
+  } else if (!s.trans_b) {
+    cm.noalias() += alpha * am.transpose() * bm;
   } else {
-    // A is stored K x M; the rows of op(A) we need are columns [row_begin, row_end).
-    ConstMap<T> am(a + row_begin, s.k, rows, Eigen::OuterStride<>(s.lda));
-    if (s.trans_b) {
-      cm.noalias() += alpha * am.transpose() * bm.transpose();
-    } else {
-      cm.noalias() += alpha * am.transpose() * bm;
-    }
+    cm.noalias() += alpha * am.transpose() * bm.transpose();
   }
 }
 
 template <typename T>
 void Gemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c, const ThreadPool& pool) {
   if (s.m <= 0 || s.n <= 0) return;
-  // Split rows so each task has a worthwhile amount of work (~64K multiply-adds at least).
-  int64_t work_per_row = std::max<int64_t>(1, s.n * std::max<int64_t>(s.k, 1));
-  int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / work_per_row);
-  grain = std::max(grain, (s.m + 4 * pool.threads() - 1) / (4 * pool.threads()));
-  pool.ParallelFor(s.m, grain, [&](int64_t begin, int64_t end) { GemmRows(s, alpha, a, b, beta, c, begin, end); });
+  // Each task packs the whole of the operand it does not split, so split the dimension whose other operand is
+  // smaller: rows (re-packing B, K x N) when M >= N, else columns (re-packing A, M x K). Conv's im2col products
+  // are short and wide (M = output channels, N = pixels), MatMul's in transformers tall.
+  const bool split_rows = s.m >= s.n;
+  const int64_t extent = split_rows ? s.m : s.n;
+  const int64_t work_per_unit = std::max<int64_t>(1, (split_rows ? s.n : s.m) * std::max<int64_t>(s.k, 1));
+  // At least ~64K multiply-adds per task, and no more than 4 tasks per thread.
+  int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / work_per_unit);
+  grain = std::max(grain, (extent + 4 * pool.threads() - 1) / (4 * pool.threads()));
+  pool.ParallelFor(extent, grain, [&](int64_t begin, int64_t end) {
+    if (split_rows) {
+      GemmBlock(s, alpha, a, b, beta, c, begin, end, 0, s.n);
+    } else {
+      GemmBlock(s, alpha, a, b, beta, c, 0, s.m, begin, end);
+    }
+  });
 }
 
 }  // namespace

@@ -1,8 +1,367 @@
-// PLACEHOLDER: this family's kernels are not written yet.
+// Gemm (opsets 1..) and MatMul (opsets 1..): matrix products on the shared Sgemm/Dgemm helper for floats and
+// plain loops for integers (which appear in shape arithmetic, not in heavy compute).
+#include <algorithm>
+#include <string>
+#include <type_traits>
+#include <vector>
+
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/dispatch.h"
+#include "backend/cpu/gemm.h"
+#include "backend/shape_util.h"
+#include "backend/thread_pool.h"
 
 namespace edgeai::cpu {
+namespace {
 
-Status RegisterMatMulOps(OpRegistry&) { return Status::Ok(); }
+std::string DimStr(int64_t d) { return d < 0 ? "?" : std::to_string(d); }
+
+void GemmT(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c,
+           const ThreadPool& pool) {
+  Sgemm(s, alpha, a, b, beta, c, pool);
+}
+void GemmT(const GemmShape& s, double alpha, const double* a, const double* b, double beta, double* c,
+           const ThreadPool& pool) {
+  Dgemm(s, alpha, a, b, beta, c, pool);
+}
+
+// Integer C = alpha * op(A) * op(B) + beta * C, wrapping modulo 2^bits like ONNX Runtime's integer kernels.
+// The arithmetic runs on unsigned types, where wrapping is defined, and at least 32 bits wide so that small
+// types do not promote to a signed int that could overflow.
+template <typename T>
+void IntegerGemm(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c, const ThreadPool& pool) {
+  using U = std::conditional_t<(sizeof(T) < 4), uint32_t, std::make_unsigned_t<T>>;
+  const int64_t a_row = s.trans_a ? 1 : s.lda, a_col = s.trans_a ? s.lda : 1;
+  const int64_t b_row = s.trans_b ? 1 : s.ldb, b_col = s.trans_b ? s.ldb : 1;
+  const U ua = static_cast<U>(alpha), ub = static_cast<U>(beta);
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, s.n * s.k));
+  pool.ParallelFor(s.m, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      T* crow = c + i * s.ldc;
+      for (int64_t j = 0; j < s.n; ++j) crow[j] = beta == T(0) ? T(0) : static_cast<T>(ub * static_cast<U>(crow[j]));
+      for (int64_t k = 0; k < s.k; ++k) {
+        const U av = ua * static_cast<U>(a[i * a_row + k * a_col]);
+        const T* brow = b + k * b_row;
+        for (int64_t j = 0; j < s.n; ++j) {
+          crow[j] = static_cast<T>(static_cast<U>(crow[j]) + av * static_cast<U>(brow[j * b_col]));
+        }
+      }
+    }
+  });
+}
+
+// Every GEMM of this file goes through here: the float helpers, or the integer loop.
+template <typename T>
+void GemmAny(const GemmShape& s, T alpha, const T* a, const T* b, T beta, T* c, const ThreadPool& pool) {
+  if constexpr (std::is_floating_point_v<T>) {
+    GemmT(s, alpha, a, b, beta, c, pool);
+  } else {
+    IntegerGemm(s, alpha, a, b, beta, c, pool);
+  }
+}
+
+template <typename T>
+void Product(const GemmShape& s, const T* a, const T* b, T* c, const ThreadPool& pool) {
+  GemmAny(s, T(1), a, b, T(0), c, pool);
+}
+
+// Work inside a parallel item runs on one thread so that it never waits on nested loops.
+const ThreadPool& SerialPool() {
+  static const ThreadPool pool(1);
+  return pool;
+}
+
+const std::vector<DataType> kFloatTypes = {DataType::kFloat32, DataType::kFloat64};
+const std::vector<DataType> kNumericTypes = {DataType::kFloat32, DataType::kFloat64, DataType::kInt32,
+                                             DataType::kInt64,   DataType::kUint32,  DataType::kUint64};
+
+Status CheckSameDtype(const InferenceContext& ctx, size_t i) {
+  if (ctx.input(i).dtype == ctx.input(0).dtype) return Status::Ok();
+  return ctx.Error("input #" + std::to_string(i) + " has dtype " + std::string(DataTypeName(ctx.input(i).dtype)) +
+                   " but input #0 has " + std::string(DataTypeName(ctx.input(0).dtype)));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// MatMul: numpy.matmul. A 1-D A is a row [1, K], a 1-D B a column [K, 1]; the added dim is dropped from Y.
+
+Status InferMatMul(InferenceContext& ctx) {
+  EDGEAI_RETURN_IF_ERROR(ctx.RequireInput(0));
+  EDGEAI_RETURN_IF_ERROR(ctx.RequireInput(1));
+  EDGEAI_RETURN_IF_ERROR(CheckSameDtype(ctx, 1));
+  const ValueType& a = ctx.input(0);
+  const ValueType& b = ctx.input(1);
+  const DataType dtype = a.dtype;
+  if ((a.rank_known && a.dims.rank() == 0) || (b.rank_known && b.dims.rank() == 0)) {
+    return ctx.Error("operands must have rank >= 1, got A " + a.ToString() + " and B " + b.ToString());
+  }
+  if (!a.rank_known || !b.rank_known) {
+    ctx.output(0) = ValueType::UnknownRank(dtype);
+    return Status::Ok();
+  }
+  const Shape& ad = a.dims;
+  const Shape& bd = b.dims;
+  const size_t ra = ad.rank(), rb = bd.rank();
+  const int64_t ka = ad[ra - 1];
+  const int64_t kb = rb == 1 ? bd[0] : bd[rb - 2];
+  if (ka >= 0 && kb >= 0 && ka != kb) {
+    return ctx.Error("inner dimensions differ: A " + ad.ToString() + " has K = " + DimStr(ka) + " but B " +
+                     bd.ToString() + " has K = " + DimStr(kb));
+  }
+  Shape a_batch = ra > 2 ? Shape(ad.data(), ra - 2) : Shape();
+  Shape b_batch = rb > 2 ? Shape(bd.data(), rb - 2) : Shape();
+  Result<Shape> batch = BroadcastShapes(a_batch, b_batch);
+  if (!batch.ok()) {
+    return ctx.Error("batch dims of A " + ad.ToString() + " and B " + bd.ToString() + " cannot be broadcast");
+  }
+  Shape out = std::move(batch).value();
+  if (ra >= 2) out.push_back(ad[ra - 2]);
+  if (rb >= 2) out.push_back(bd[rb - 1]);
+  ctx.output(0) = ValueType::Of(dtype, out);
+  return Status::Ok();
+}
+
+// Element offsets of A and B for each batch of Y, with stride 0 along broadcast dims.
+struct BatchIndexer {
+  Shape dims, a_strides, b_strides;  // over Y's batch dims
+
+  void Init(const Shape& a_batch, const Shape& b_batch, int64_t a_matrix, int64_t b_matrix) {
+    const size_t rank = std::max(a_batch.rank(), b_batch.rank());
+    dims.resize(rank, 1);
+    a_strides.resize(rank, 0);
+    b_strides.resize(rank, 0);
+    int64_t sa = a_matrix, sb = b_matrix;
+    for (size_t i = rank; i-- > 0;) {
+      const size_t back = rank - 1 - i;
+      const int64_t da = back < a_batch.rank() ? a_batch[a_batch.rank() - 1 - back] : 1;
+      const int64_t db = back < b_batch.rank() ? b_batch[b_batch.rank() - 1 - back] : 1;
+      dims[i] = std::max(da, db);
+      a_strides[i] = da == 1 ? 0 : sa;
+      b_strides[i] = db == 1 ? 0 : sb;
+      sa *= da;
+      sb *= db;
+    }
+  }
+  void Offsets(int64_t index, int64_t* a_off, int64_t* b_off) const {
+    *a_off = *b_off = 0;
+    for (size_t i = dims.rank(); i-- > 0;) {
+      const int64_t d = index % dims[i];
+      index /= dims[i];
+      *a_off += d * a_strides[i];
+      *b_off += d * b_strides[i];
+    }
+  }
+};
+
+template <typename T>
+void RunMatMul(const Tensor& at, const Tensor& bt, Tensor* yt, const ThreadPool& pool) {
+  const Shape& ad = at.shape();
+  const Shape& bd = bt.shape();
+  const size_t ra = ad.rank(), rb = bd.rank();
+  const int64_t m = ra == 1 ? 1 : ad[ra - 2], k = ad[ra - 1], n = rb == 1 ? 1 : bd[rb - 1];
+  const Shape a_batch = ra > 2 ? Shape(ad.data(), ra - 2) : Shape();
+  const Shape b_batch = rb > 2 ? Shape(bd.data(), rb - 2) : Shape();
+  const T* a = at.data<T>();
+  const T* b = bt.data<T>();
+  T* y = yt->data<T>();
+  GemmShape s;
+  s.n = n;
+  s.k = k;
+  s.lda = k;
+  s.ldb = n;
+  s.ldc = n;
+  if (b_batch.NumElements() == 1) {
+    // B is one matrix: A's batches stack into the rows of a single product.
+    s.m = a_batch.NumElements() * m;
+    Product(s, a, b, y, pool);
+    return;
+  }
+  s.m = m;
+  BatchIndexer idx;
+  idx.Init(a_batch, b_batch, m * k, k * n);
+  const int64_t batches = idx.dims.NumElements();
+  auto one = [&](int64_t i, const ThreadPool& p) {
+    int64_t a_off, b_off;
+    idx.Offsets(i, &a_off, &b_off);
+    Product(s, a + a_off, b + b_off, y + i * m * n, p);
+  };
+  if (batches >= 2 * pool.threads()) {
+    pool.ParallelFor(batches, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) one(i, SerialPool());
+    });
+  } else {
+    for (int64_t i = 0; i < batches; ++i) one(i, pool);
+  }
+}
+
+class MatMulKernel : public Kernel {
+ public:
+  Status Init(const InferenceContext&) { return Status::Ok(); }
+
+  Status Compute(KernelContext& ctx) const override {
+    const Tensor& a = *ctx.input(0);
+    const Tensor& b = *ctx.input(1);
+    EDGEAI_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0));
+    const int64_t kb = b.rank() == 0 ? -1 : b.rank() == 1 ? b.shape()[0] : b.shape()[b.rank() - 2];
+    if (a.rank() == 0 || a.shape().back() != kb) {
+      return ctx.Error("A " + a.Describe() + " and B " + b.Describe() + " cannot be multiplied");
+    }
+    return VisitNumeric(a.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      RunMatMul<T>(a, b, y, ctx.pool());
+      return Status::Ok();
+    });
+  }
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Gemm: Y = alpha * A' * B' + beta * C with 2-D A and B. C is required before opset 11; before opset 7 it
+// must be exactly [M, N] unless the `broadcast` attribute is set.
+
+struct GemmAttrs {
+  float alpha = 1.0f, beta = 1.0f;
+  bool trans_a = false, trans_b = false;
+  bool strict_c = false;  // opsets 1..6 with broadcast == 0
+};
+
+GemmAttrs ParseGemmAttrs(const InferenceContext& ctx) {
+  GemmAttrs g;
+  g.alpha = ctx.attrs().GetFloat("alpha", 1.0f);
+  g.beta = ctx.attrs().GetFloat("beta", 1.0f);
+  g.trans_a = ctx.attrs().GetInt("transA", 0) != 0;
+  g.trans_b = ctx.attrs().GetInt("transB", 0) != 0;
+  g.strict_c = ctx.opset() < 7 && ctx.attrs().GetInt("broadcast", 0) == 0;
+  return g;
+}
+
+Status CheckGemmBias(const InferenceContext& ctx, const GemmAttrs& g, int64_t m, int64_t n) {
+  const ValueType& c = ctx.input(2);
+  if (!c.rank_known) return Status::Ok();
+  const Shape& cd = c.dims;
+  const std::string target = "[" + DimStr(m) + "," + DimStr(n) + "]";
+  if (g.strict_c) {
+    if (cd.rank() != 2 || (cd[0] >= 0 && m >= 0 && cd[0] != m) || (cd[1] >= 0 && n >= 0 && cd[1] != n)) {
+      return ctx.Error("C " + cd.ToString() + " must be " + target + " (set broadcast=1 to broadcast it)");
+    }
+    return Status::Ok();
+  }
+  if (cd.rank() > 2) return ctx.Error("C " + cd.ToString() + " has rank > 2; it must broadcast to " + target);
+  const int64_t want[2] = {m, n};
+  for (size_t i = 0; i < cd.rank(); ++i) {
+    const int64_t d = cd[i], w = want[2 - cd.rank() + i];
+    if (d >= 0 && d != 1 && w >= 0 && d != w) {
+      return ctx.Error("C " + cd.ToString() + " is not unidirectionally broadcastable to " + target);
+    }
+  }
+  return Status::Ok();
+}
+
+Status InferGemm(InferenceContext& ctx) {
+  EDGEAI_RETURN_IF_ERROR(ctx.RequireInput(0));
+  EDGEAI_RETURN_IF_ERROR(ctx.RequireInput(1));
+  if (ctx.opset() < 11) EDGEAI_RETURN_IF_ERROR(ctx.RequireInput(2));
+  EDGEAI_RETURN_IF_ERROR(CheckSameDtype(ctx, 1));
+  if (ctx.has_input(2)) EDGEAI_RETURN_IF_ERROR(CheckSameDtype(ctx, 2));
+  const ValueType& a = ctx.input(0);
+  const ValueType& b = ctx.input(1);
+  if ((a.rank_known && a.dims.rank() != 2) || (b.rank_known && b.dims.rank() != 2)) {
+    return ctx.Error("A " + a.ToString() + " and B " + b.ToString() + " must both be 2-D");
+  }
+  const GemmAttrs g = ParseGemmAttrs(ctx);
+  const int64_t m = a.rank_known ? a.dims[g.trans_a ? 1 : 0] : -1;
+  const int64_t ka = a.rank_known ? a.dims[g.trans_a ? 0 : 1] : -1;
+  const int64_t kb = b.rank_known ? b.dims[g.trans_b ? 1 : 0] : -1;
+  const int64_t n = b.rank_known ? b.dims[g.trans_b ? 0 : 1] : -1;
+  if (ka >= 0 && kb >= 0 && ka != kb) {
+    return ctx.Error("inner dimensions differ: A' has K = " + DimStr(ka) + " but B' has K = " + DimStr(kb) +
+                     " (A " + a.dims.ToString() + ", transA=" + std::to_string(g.trans_a) + "; B " +
+                     b.dims.ToString() + ", transB=" + std::to_string(g.trans_b) + ")");
+  }
+  if (ctx.has_input(2)) EDGEAI_RETURN_IF_ERROR(CheckGemmBias(ctx, g, m, n));
+  ctx.output(0) = ValueType::Of(a.dtype, Shape{m, n});
+  return Status::Ok();
+}
+
+// Y = broadcast(C), the starting point that the product accumulates onto.
+template <typename T>
+void BroadcastBias(const Tensor& c, int64_t m, int64_t n, T* y) {
+  const Shape& cd = c.shape();
+  const int64_t rows = cd.rank() == 2 ? cd[0] : 1;
+  const int64_t cols = cd.rank() >= 1 ? cd[cd.rank() - 1] : 1;
+  const T* cv = c.data<T>();
+  for (int64_t i = 0; i < m; ++i) {
+    const T* src = cv + (rows == 1 ? 0 : i) * cols;
+    T* dst = y + i * n;
+    if (cols == 1) {
+      std::fill(dst, dst + n, src[0]);
+    } else {
+      std::copy(src, src + n, dst);
+    }
+  }
+}
+
+class GemmKernel : public Kernel {
+ public:
+  Status Init(const InferenceContext& ctx) {
+    attrs_ = ParseGemmAttrs(ctx);
+    return Status::Ok();
+  }
+
+  Status Compute(KernelContext& ctx) const override {
+    const Tensor& a = *ctx.input(0);
+    const Tensor& b = *ctx.input(1);
+    const Tensor* c = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
+    if (a.rank() != 2 || b.rank() != 2) {
+      return ctx.Error("A " + a.Describe() + " and B " + b.Describe() + " must both be 2-D");
+    }
+    GemmShape s;
+    s.trans_a = attrs_.trans_a;
+    s.trans_b = attrs_.trans_b;
+    s.m = a.shape()[s.trans_a ? 1 : 0];
+    s.k = a.shape()[s.trans_a ? 0 : 1];
+    s.n = b.shape()[s.trans_b ? 0 : 1];
+    if (b.shape()[s.trans_b ? 1 : 0] != s.k) return ctx.Error("inner dimensions of A and B differ");
+    s.lda = a.shape()[1];
+    s.ldb = b.shape()[1];
+    s.ldc = s.n;
+    EDGEAI_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, Shape{s.m, s.n}));
+    const bool use_c = c != nullptr && attrs_.beta != 0.0f;
+    return VisitNumeric(a.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      T* yv = y->data<T>();
+      if (use_c) BroadcastBias<T>(*c, s.m, s.n, yv);
+      Run<T>(s, a.data<T>(), b.data<T>(), use_c, yv, ctx.pool());
+      return Status::Ok();
+    });
+  }
+
+ private:
+  template <typename T>
+  void Run(const GemmShape& s, const T* a, const T* b, bool use_c, T* y, const ThreadPool& pool) const {
+    GemmAny(s, static_cast<T>(attrs_.alpha), a, b, use_c ? static_cast<T>(attrs_.beta) : T(0), y, pool);
+  }
+
+  GemmAttrs attrs_;
+};
+
+Status Register(OpRegistry& registry, const char* op, int since, int until, const std::vector<DataType>& types,
+                InferFn infer, KernelFactory create) {
+  return registry.Register(OpDef{op, "", since, until, types, 0, infer, create});
+}
+
+}  // namespace
+
+Status RegisterMatMulOps(OpRegistry& registry) {
+  // Gemm: 1..6 has the `broadcast` attribute; 7 broadcasts C unidirectionally; 9 adds integer types; 11 makes
+  // C optional. 13 only adds bfloat16, which has no CPU kernel.
+  auto gemm = MakeKernel<GemmKernel>;
+  EDGEAI_RETURN_IF_ERROR(Register(registry, "Gemm", 1, 6, kFloatTypes, InferGemm, gemm));
+  EDGEAI_RETURN_IF_ERROR(Register(registry, "Gemm", 7, 8, kFloatTypes, InferGemm, gemm));
+  EDGEAI_RETURN_IF_ERROR(Register(registry, "Gemm", 9, 10, kNumericTypes, InferGemm, gemm));
+  EDGEAI_RETURN_IF_ERROR(Register(registry, "Gemm", 11, kMaxOpset, kNumericTypes, InferGemm, gemm));
+  // MatMul: 9 adds integer types; 13 only adds bfloat16.
+  auto matmul = MakeKernel<MatMulKernel>;
+  EDGEAI_RETURN_IF_ERROR(Register(registry, "MatMul", 1, 8, kFloatTypes, InferMatMul, matmul));
+  return Register(registry, "MatMul", 9, kMaxOpset, kNumericTypes, InferMatMul, matmul);
+}
 
 }  // namespace edgeai::cpu

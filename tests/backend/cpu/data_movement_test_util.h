@@ -1,0 +1,122 @@
+// Helpers for the data-movement kernel tests (shape_ops, tensor_ops, gather/pad ops): building attributes and
+// tensors, running one op, and running load-time inference on partially known inputs.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/cpu_ops.h"
+#include "backend/op_runner.h"
+#include "backend/thread_pool.h"
+
+namespace edgeai::test {
+
+inline const ThreadPool& TestPool() {
+  static ThreadPool pool(2);
+  return pool;
+}
+
+inline Attribute IntAttr(int64_t v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kInt;
+  a.i = v;
+  return a;
+}
+inline Attribute IntsAttr(std::vector<int64_t> v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kInts;
+  a.ints = std::move(v);
+  return a;
+}
+inline Attribute FloatAttr(float v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kFloat;
+  a.f = v;
+  return a;
+}
+inline Attribute FloatsAttr(std::vector<float> v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kFloats;
+  a.floats = std::move(v);
+  return a;
+}
+inline Attribute StringAttr(std::string v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kString;
+  a.s = std::move(v);
+  return a;
+}
+inline Attribute TensorAttr(Tensor t) {
+  Attribute a;
+  a.kind = Attribute::Kind::kTensor;
+  a.t = std::move(t);
+  return a;
+}
+
+inline Tensor I64(const Shape& shape, const std::vector<int64_t>& v) { return Tensor::FromVector<int64_t>(shape, v); }
+inline Tensor I64s(const std::vector<int64_t>& v) { return I64(Shape{static_cast<int64_t>(v.size())}, v); }
+inline Tensor F32(const Shape& shape, const std::vector<float>& v) { return Tensor::FromVector<float>(shape, v); }
+
+// 0, 1, 2, ... as T.
+template <typename T>
+Tensor Iota(const Shape& shape) {
+  std::vector<T> v(static_cast<size_t>(shape.NumElements()));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<T>(i);
+  return Tensor::FromVector<T>(shape, v);
+}
+
+template <typename T>
+std::vector<T> Values(const Tensor& t) {
+  return std::vector<T>(t.data<T>(), t.data<T>() + t.NumElements());
+}
+
+struct OpCall {
+  std::string op;
+  int opset = 17;
+  AttributeMap attrs;
+
+  OpCall(std::string op_type, int version = 17) : op(std::move(op_type)), opset(version) {}
+  OpCall& Attr(const std::string& name, Attribute a) {
+    attrs.Set(name, std::move(a));
+    return *this;
+  }
+  Result<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, size_t outputs = 1) const {
+    SingleOp single;
+    single.op_type = op;
+    single.opset = opset;
+    single.attrs = attrs;
+    return RunSingleOp(CpuOpRegistry(), single, inputs, outputs, TestPool());
+  }
+  // The single output; fails the test when the op fails.
+  Tensor Run1(const std::vector<Tensor>& inputs) const {
+    auto r = Run(inputs);
+    if (!r.ok()) {
+      FAIL_CHECK(r.status().ToString());
+      return Tensor();
+    }
+    return (*r)[0];
+  }
+  // Load-time inference: `values[i]` is the known value of input i or nullptr.
+  // `values_read`, when given, receives the bits of the inputs whose values inference looked at.
+  Result<std::vector<ValueType>> Infer(const std::vector<ValueType>& inputs, const std::vector<const Tensor*>& values,
+                                       size_t outputs = 1, uint64_t* values_read = nullptr) const {
+    std::vector<DataType> dtypes;
+    std::vector<const ValueType*> ptrs;
+    for (const ValueType& v : inputs) {
+      dtypes.push_back(v.dtype);
+      ptrs.push_back(v.dtype == DataType::kUndefined ? nullptr : &v);
+    }
+    auto def = CpuOpRegistry().Find("", op, opset, dtypes);
+    if (!def.ok()) return def.status();
+    InferenceContext ctx("test", op, opset, attrs, ptrs, values, outputs);
+    Status status = (*def)->infer(ctx);
+    if (values_read) *values_read = ctx.values_read();
+    if (!status.ok()) return status;
+    return ctx.outputs();
+  }
+};
+
+inline bool Contains(const Status& s, const std::string& text) { return s.message().find(text) != std::string::npos; }
+
+}  // namespace edgeai::test
