@@ -68,4 +68,12 @@ std::vector<std::pair<std::string, std::string>> OpRegistry::Ops() const {
   return ops;
 }
 
+std::vector<const OpDef*> OpRegistry::Defs() const {
+  std::vector<const OpDef*> defs;
+  for (const auto& entry : defs_) {
+    for (const OpDef& def : entry.second) defs.push_back(&def);
+  }
+  return defs;
+}
+
 }  // namespace edgeai

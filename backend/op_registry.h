@@ -24,6 +24,8 @@ class OpRegistry {
   bool Knows(const std::string& domain, const std::string& op_type) const;
   // All registered (domain, op type) pairs, sorted.
   std::vector<std::pair<std::string, std::string>> Ops() const;
+  // Every OpDef, sorted by (domain, op type), then in registration order.
+  std::vector<const OpDef*> Defs() const;
 
  private:
   std::map<std::pair<std::string, std::string>, std::vector<OpDef>> defs_;

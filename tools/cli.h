@@ -52,6 +52,8 @@ Status LoadModelTimed(const std::string& path, EdgeAIEngine* engine, double* loa
 int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int InfoCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int DevicesCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int OpsCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+extern const char kOpsUsage[];
 int BenchCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // Prints "edgeai: error: invalid_argument: <message>" and `usage`; returns kExitUsage.

@@ -1,6 +1,7 @@
 // `edgeai info` and `edgeai devices`, and the usage texts shared by every command.
 #include <algorithm>
 #include <cstdio>
+#include <random>
 
 #include "hardware/cpu_info.h"
 #include "tools/cli.h"
@@ -13,7 +14,7 @@ const char kRunUsage[] =
     "[--shape NAME=AxBxC ...]";
 const char kInfoUsage[] = "usage: edgeai info MODEL.onnx";
 const char kDevicesUsage[] = "usage: edgeai devices";
-const char kMainUsage[] = "usage: edgeai {run,bench,info,devices,help} ...  (edgeai help for details)";
+const char kMainUsage[] = "usage: edgeai {run,bench,info,devices,ops,conformance,help} ...  (edgeai help for details)";
 
 std::string HelpText() {
   return std::string(
@@ -37,8 +38,11 @@ std::string HelpText() {
              "      --json                        end with one JSON line: p50_ms, p90_ms, p99_ms, throughput_ips,\n"
              "                                    load_ms, peak_rss_mb, threads, batch, runs, model\n"
              "      --profile                     time every node: per-op-type table and the 10 slowest nodes\n"
-             "  edgeai info MODEL.onnx            producer, opsets, inputs, outputs and operator counts\n"
+             "  edgeai info MODEL.onnx            producer, opsets, inputs, outputs, operator counts and the\n"
+             "                                    memory plan of a batch-1 run (arena vs sum of intermediates)\n"
              "  edgeai devices                    the CPU, its cores and ISA features\n"
+             "  edgeai ops                        the supported operators: opset ranges and dtypes (markdown)\n"
+             "  edgeai conformance DIR [options]  run the ONNX backend node suite in DIR (see docs/conformance.md)\n"
              "  edgeai help                       this text\n"
              "\n"
              "Exit status: 0 success, 1 error, 2 bad command line.\n");
@@ -75,6 +79,37 @@ void PrintInfo(const std::string& path, const EdgeAIEngine& engine, std::ostream
   for (const auto& [op, count] : ops) out << "  " << op << " " << count << "\n";
 }
 
+// The memory plan is made on the first run, so info runs the model once on generated inputs (batch-like dims
+// set to 1) to report it; a model whose other symbolic dims need --shape reports why it has no plan.
+void PrintMemoryPlan(const EdgeAIEngine& engine, std::ostream& out) {
+  NamedTensors inputs;
+  std::mt19937 rng(kInputSeed);
+  for (const TensorInfo& input : engine.inputs()) {
+    Result<Shape> shape = ResolveInputShape(input, nullptr);
+    Result<Tensor> tensor = shape.ok() ? GenerateInput(input.dtype, *shape, &rng) : Result<Tensor>(shape.status());
+    if (!tensor.ok()) {
+      out << "memory: no plan (input '" << input.name << "' needs a concrete shape; see edgeai run --shape)\n";
+      return;
+    }
+    inputs[input.name] = std::move(tensor).value();
+  }
+  Status ran = engine.Run(inputs).status();
+  if (!ran.ok()) {
+    out << "memory: no plan (" << OneLine(ran.ToString()) << ")\n";
+    return;
+  }
+  EdgeAIEngine::MemoryInfo memory = engine.memory_info();
+  char line[200];
+  double saved = memory.intermediate_bytes > 0
+                     ? 100.0 * (1.0 - double(memory.planned_bytes) / double(memory.intermediate_bytes))
+                     : 0.0;
+  std::snprintf(line, sizeof line,
+                "memory: %lld intermediate tensors, %.2f MiB in all, planned into a %.2f MiB arena (%.0f%% saved)",
+                static_cast<long long>(memory.tensors), memory.intermediate_bytes / 1048576.0,
+                memory.planned_bytes / 1048576.0, saved);
+  out << line << " at batch 1\n";
+}
+
 std::string FormatBytes(size_t bytes) {
   if (bytes == 0) return "?";
   if (bytes % (1024 * 1024) == 0) return std::to_string(bytes / (1024 * 1024)) + " MiB";
@@ -104,6 +139,7 @@ int InfoCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     return kExitError;
   }
   PrintInfo(model, engine, out);
+  PrintMemoryPlan(engine, out);
   return kExitOk;
 }
 

@@ -20,6 +20,7 @@ int Dispatch(const std::vector<std::string>& args) {
   if (command == "info") return InfoCommand(rest, std::cout, std::cerr);
   if (command == "bench") return BenchCommand(rest, std::cout, std::cerr);
   if (command == "devices") return DevicesCommand(rest, std::cout, std::cerr);
+  if (command == "ops") return OpsCommand(rest, std::cout, std::cerr);
   if (command == "conformance") return ConformanceCommand(rest, std::cout, std::cerr);
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << HelpText();
