@@ -29,6 +29,7 @@ namespace {
 struct TapTables {
   std::vector<int64_t> offset;
   std::vector<double> weight;
+  std::vector<float> weight_f;  // the same weights, for accumulating float data in float
   std::vector<uint8_t> outside;
   int64_t n[kMaxResizeRank] = {};
   size_t begin[kMaxResizeRank] = {};
@@ -239,6 +240,8 @@ void BuildTables(const ResizeAttrs& a, const Shape& in, const ResizePlan& plan, 
     if (t->n[d] != 1) t->gather_only = false;
     for (int64_t x = 0; x < out[d]; ++x) t->any_outside |= t->outside[t->obegin[d] + x] != 0;
   }
+  if (t->weight_f.size() < entries) t->weight_f.resize(entries);
+  for (size_t i = 0; i < entries; ++i) t->weight_f[i] = static_cast<float>(t->weight[i]);
 }
 
 // ------------------------------------------------------------------------------------------------- kernels
@@ -291,33 +294,87 @@ class RowTaps {
   int64_t index_[kMaxResizeRank] = {};
 };
 
+// Float data accumulates in float (the weights are exact enough for it); the rest in double.
 template <typename T>
-T FromAccumulator(double v) {
+using Acc = std::conditional_t<std::is_same_v<T, float> || sizeof(T) <= 2, float, double>;
+
+template <typename T, typename A>
+T FromAccumulator(A v) {
   if constexpr (std::is_floating_point_v<T>) {
     return static_cast<T>(v);
   } else {
     // Integers truncate as the reference's astype does, saturating so that cubic overshoot cannot wrap.
-    double lo = static_cast<double>(std::numeric_limits<T>::lowest());
-    double hi = static_cast<double>(std::numeric_limits<T>::max());
+    A lo = static_cast<A>(std::numeric_limits<T>::lowest());
+    A hi = static_cast<A>(std::numeric_limits<T>::max());
     return static_cast<T>(std::trunc(std::clamp(v, lo, hi)));
   }
 }
 
+// The last axis of one output row: y[x] = sum_k w[k] * row[off[k]].
+template <typename T, typename A, typename S>
+void Horizontal(const S* row, const int64_t* off, const A* w, int64_t n, int64_t width, T* y) {
+  if (n == 2) {
+    for (int64_t x = 0; x < width; ++x) {
+      y[x] = FromAccumulator<T, A>(w[2 * x] * static_cast<A>(row[off[2 * x]]) +
+                                   w[2 * x + 1] * static_cast<A>(row[off[2 * x + 1]]));
+    }
+    return;
+  }
+  if (n == 4) {
+    for (int64_t x = 0; x < width; ++x) {
+      const int64_t* o = off + 4 * x;
+      const A* v = w + 4 * x;
+      y[x] = FromAccumulator<T, A>(v[0] * static_cast<A>(row[o[0]]) + v[1] * static_cast<A>(row[o[1]]) +
+                                   v[2] * static_cast<A>(row[o[2]]) + v[3] * static_cast<A>(row[o[3]]));
+    }
+    return;
+  }
+  for (int64_t x = 0; x < width; ++x) {
+    A acc = 0;
+    for (int64_t k = 0; k < n; ++k) acc += w[x * n + k] * static_cast<A>(row[off[x * n + k]]);
+    y[x] = FromAccumulator<T, A>(acc);
+  }
+}
+
+// The outer axes of one output row: a weighted sum of whole input rows (contiguous, so it vectorises).
+template <typename T, typename A>
+void BlendRows(const T* src, const std::vector<int64_t>& offs, const std::vector<double>& ws, int64_t len, A* out) {
+  const T* r0 = src + offs[0];
+  A w0 = static_cast<A>(ws[0]);
+  for (int64_t i = 0; i < len; ++i) out[i] = w0 * static_cast<A>(r0[i]);
+  for (size_t c = 1; c < offs.size(); ++c) {
+    const T* rc = src + offs[c];
+    A wc = static_cast<A>(ws[c]);
+    for (int64_t i = 0; i < len; ++i) out[i] += wc * static_cast<A>(rc[i]);
+  }
+}
+
 template <typename T>
-void Interpolate(const TapTables& t, const Shape& out, const T* src, T* dst, T extrapolated, const ThreadPool& pool) {
+void Interpolate(const TapTables& t, const Shape& in, const Shape& out, const T* src, T* dst, T extrapolated,
+                 const ThreadPool& pool) {
+  using A = Acc<T>;
   size_t r = out.rank();
-  int64_t width = out[r - 1];
+  int64_t width = out[r - 1], in_width = in[r - 1];
   int64_t rows = out.NumElements() / width;
   int64_t nl = t.n[r - 1];
+  // The last axis has stride 1, so its offsets index a row directly.
   const int64_t* last_off = t.offset.data() + t.begin[r - 1];
-  const double* last_w = t.weight.data() + t.begin[r - 1];
+  const A* last_w = nullptr;
+  if constexpr (std::is_same_v<A, float>) {
+    last_w = t.weight_f.data() + t.begin[r - 1];
+  } else {
+    last_w = t.weight.data() + t.begin[r - 1];
+  }
   const uint8_t* last_out = t.outside.data() + t.obegin[r - 1];
   int64_t combos = 1;
   for (size_t d = 0; d + 1 < r; ++d) combos *= t.n[d];
-  int64_t work = std::max<int64_t>(1, width * combos * nl);
+  int64_t work = std::max<int64_t>(1, combos * in_width + width * nl);
+  bool any_outside = t.any_outside;
   pool.ParallelFor(rows, std::max<int64_t>(1, 32768 / work), [&](int64_t begin, int64_t end) {
     thread_local std::vector<int64_t> offs;
     thread_local std::vector<double> ws;
+    thread_local std::vector<A> blend;
+    if (blend.size() < static_cast<size_t>(in_width)) blend.resize(static_cast<size_t>(in_width));
     RowTaps walker(t, out, begin);
     for (int64_t row = begin; row < end; ++row, walker.Next()) {
       T* y = dst + row * width;
@@ -325,22 +382,16 @@ void Interpolate(const TapTables& t, const Shape& out, const T* src, T* dst, T e
         std::fill(y, y + width, extrapolated);
         continue;
       }
-      size_t nc = offs.size();
-      for (int64_t x = 0; x < width; ++x) {
-        if (last_out[x]) {
-          y[x] = extrapolated;
-          continue;
+      if (offs.size() == 1 && ws[0] == 1.0) {
+        Horizontal<T, A>(src + offs[0], last_off, last_w, nl, width, y);
+      } else {
+        BlendRows<T, A>(src, offs, ws, in_width, blend.data());
+        Horizontal<T, A>(blend.data(), last_off, last_w, nl, width, y);
+      }
+      if (any_outside) {
+        for (int64_t x = 0; x < width; ++x) {
+          if (last_out[x]) y[x] = extrapolated;
         }
-        const int64_t* lo = last_off + x * nl;
-        const double* lw = last_w + x * nl;
-        double acc = 0;
-        for (size_t c = 0; c < nc; ++c) {
-          const T* p = src + offs[c];
-          double s = 0;
-          for (int64_t k = 0; k < nl; ++k) s += lw[k] * static_cast<double>(p[lo[k]]);
-          acc += ws[c] * s;
-        }
-        y[x] = FromAccumulator<T>(acc);
       }
     }
   });
@@ -447,7 +498,8 @@ class ResizeKernel : public Kernel {
     }
     return VisitNumeric(x.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      Interpolate<T>(t, out, x.data<T>(), y->data<T>(), FromAccumulator<T>(attrs_.extrapolation), pool);
+      Interpolate<T>(t, x.shape(), out, x.data<T>(), y->data<T>(), FromAccumulator<T, double>(attrs_.extrapolation),
+                     pool);
       return Status::Ok();
     });
   }

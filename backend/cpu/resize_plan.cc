@@ -163,8 +163,11 @@ Status PlanFromScales(const ResizeAttrs& a, const Shape& in, const Tensor* scale
     }
     if (!(s > 0) || !std::isfinite(s)) return InvalidArgument("scales must be positive, got " + std::to_string(s));
     if (a.upsample && s < 1) return InvalidArgument("Upsample scales must be >= 1, got " + std::to_string(s));
+    double o = std::floor(s * static_cast<double>(in[d]));
+    if (o > 1e15)
+      return InvalidArgument("scale " + std::to_string(s) + " makes axis " + std::to_string(d) + " too large");
     plan->scale[d] = s;
-    plan->out[d] = in[d] < 0 ? -1 : static_cast<int64_t>(std::floor(s * static_cast<double>(in[d])));
+    plan->out[d] = in[d] < 0 ? -1 : static_cast<int64_t>(o);
   }
   return Status::Ok();
 }

@@ -3,6 +3,7 @@
 // Both compute each sampling point's taps (offset, weight) once and apply them to every channel.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,11 @@ std::string_view StringAttr(const AttributeMap& attrs, const char* name, std::st
 }
 
 bool IsFloatType(DataType t) { return t == DataType::kFloat32 || t == DataType::kFloat64; }
+
+Status ZeroFill(Tensor* t) {
+  std::memset(t->raw_data(), 0, t->ByteSize());
+  return Status::Ok();
+}
 
 // ---------------------------------------------------------------------------------------------- GridSample
 
@@ -185,6 +191,7 @@ class GridSampleKernel : public Kernel {
     }
     EDGEAI_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0));
     if (y->NumElements() == 0) return Status::Ok();
+    if (x.NumElements() == 0) return ZeroFill(y);  // nothing to sample from
     return VisitFloat(x.dtype(), [&](auto xt) {
       using T = typename decltype(xt)::type;
       return VisitFloat(grid.dtype(), [&](auto gt) {
@@ -339,6 +346,7 @@ class RoiAlignKernel : public Kernel {
     }
     EDGEAI_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0));
     if (y->NumElements() == 0) return Status::Ok();
+    if (x.NumElements() == 0) return ZeroFill(y);  // nothing to sample from
     return VisitFloat(x.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       int64_t work = x.shape()[1] * attrs_.out_h * attrs_.out_w * 4;

@@ -140,6 +140,19 @@ TEST_CASE("Resize-18 axes, keep_aspect_ratio_policy and antialias", "[cpu][resiz
   CHECK((*inferred)[0].dims == Shape{1, 1, 3, 6});
 }
 
+TEST_CASE("Resize-19 half_pixel_symmetric centres the sampled region", "[cpu][resize]") {
+  // Scale 0.6 of 4 gives 2 outputs for a 2.4 wide output: offset 2 * (1 - 2 / 2.4) = 1/3, so the sources are
+  // 1/3 + (x + 0.5) / 0.6 - 0.5 = 2/3 and 7/3 (values 1 + source).
+  Tensor x = F32(Shape{1, 4}, {1, 2, 3, 4});
+  Tensor y = OpCall("Resize", 19)
+                 .Attr("mode", StringAttr("linear"))
+                 .Attr("coordinate_transformation_mode", StringAttr("half_pixel_symmetric"))
+                 .Run1({x, kNone, F32(Shape{2}, {1, 0.6f})});
+  REQUIRE(y.shape() == Shape{1, 2});
+  CHECK(y.data<float>()[0] == Approx(5.0 / 3).epsilon(1e-5));
+  CHECK(y.data<float>()[1] == Approx(10.0 / 3).epsilon(1e-5));
+}
+
 TEST_CASE("Resize shape inference works on partially known inputs", "[cpu][resize]") {
   Tensor scales = F32(Shape{4}, {1, 1, 2, 0.5f});
   auto known = OpCall("Resize", 13)
