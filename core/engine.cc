@@ -8,6 +8,7 @@
 #include "backend/thread_pool.h"
 #include "graph/executor.h"
 #include "graph/onnx_importer.h"
+#include "graph/passes/pass_manager.h"
 #include "graph/shape_inference.h"
 
 namespace edgeai {
@@ -40,6 +41,7 @@ struct EdgeAIEngine::Impl {
   std::string model_name;
 
   Status Load(const std::string& bytes, const std::string& base_dir, const std::string& name);
+  void Optimize(OptLevel level, Graph* graph);
   void Unload() {
     executor.reset();
     graph.reset();
@@ -79,6 +81,7 @@ Status EdgeAIEngine::LoadModelFromBytes(const std::string& bytes, const std::str
 
 Status EdgeAIEngine::Impl::Load(const std::string& bytes, const std::string& base_dir, const std::string& name) {
   Unload();
+  EDGEAI_ASSIGN_OR_RETURN(OptLevel level, ParseOptLevel(options.optimization_level));
   model_name = name;
   ImportOptions import_options;
   import_options.model_name = name;
@@ -91,6 +94,7 @@ Status EdgeAIEngine::Impl::Load(const std::string& bytes, const std::string& bas
   if (!order.ok()) return order.status().WithContext(context);
   Status inferred = InferGraphShapes(model.graph, *order, registry);
   if (!inferred.ok()) return inferred.WithContext(context);
+  Optimize(level, &model.graph);
   auto shared_graph = std::make_shared<const Graph>(std::move(model.graph));
   RunLimits limits;
   limits.max_tensor_elements = options.max_tensor_elements;
@@ -100,9 +104,22 @@ Status EdgeAIEngine::Impl::Load(const std::string& bytes, const std::string& bas
   executor = std::move(created).value();
   graph = shared_graph;
   info = std::move(model.info);
+  for (const Node& node : graph->nodes) {
+    ++info.optimized_op_counts[node.domain.empty() ? node.op_type : node.domain + "." + node.op_type];
+  }
+  info.optimized_node_count = graph->nodes.size();
   for (int id : graph->inputs) inputs.push_back(graph->Describe(id));
   for (int id : graph->outputs) outputs.push_back(graph->Describe(id));
   return Status::Ok();
+}
+
+// A pass that fails leaves the model as imported: optimisation is never a reason to refuse a model that runs.
+// The copy is cheap: constants share their data.
+void EdgeAIEngine::Impl::Optimize(OptLevel level, Graph* graph) {
+  if (level == OptLevel::kNone) return;
+  Graph original = *graph;
+  PassContext pass_context(CpuOpRegistry(), pool);
+  if (!PassManager(level).Run(*graph, pass_context).ok()) *graph = std::move(original);
 }
 
 void EdgeAIEngine::Unload() { impl_->Unload(); }
@@ -111,6 +128,25 @@ bool EdgeAIEngine::loaded() const { return impl_->executor != nullptr; }
 const std::vector<TensorInfo>& EdgeAIEngine::inputs() const { return impl_->inputs; }
 const std::vector<TensorInfo>& EdgeAIEngine::outputs() const { return impl_->outputs; }
 const ModelInfo& EdgeAIEngine::model_info() const { return impl_->info; }
+
+std::vector<std::string> EdgeAIEngine::DescribeNodes() const {
+  std::vector<std::string> lines;
+  if (!impl_->executor) return lines;
+  const Graph& graph = *impl_->graph;
+  auto names = [&](const std::vector<int>& ids) {
+    std::string out;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      out += (i ? ", " : "") + (ids[i] < 0 ? std::string("\"\"") : graph.values[ids[i]].name);
+    }
+    return out;
+  };
+  for (const Executor::Step& step : impl_->executor->steps()) {
+    const Node& node = graph.nodes[step.node];
+    std::string op = node.domain.empty() ? node.op_type : node.domain + "." + node.op_type;
+    lines.push_back(op + " '" + node.name + "': " + names(node.inputs) + " -> " + names(node.outputs));
+  }
+  return lines;
+}
 
 std::vector<OpTiming> EdgeAIEngine::OpTimings() const {
   return impl_->executor ? impl_->executor->Timings() : std::vector<OpTiming>{};

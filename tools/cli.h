@@ -26,6 +26,7 @@ struct RunArgs {
   std::map<std::string, std::vector<int64_t>> shapes;       // input name -> dims from --shape
   std::string output_dir;                                   // empty: write no files
   int threads = 0;                                          // 0: one per core
+  std::string opt_level = "all";                            // EngineOptions::optimization_level
   bool help = false;
 };
 // Parses `edgeai run` arguments; an invalid_argument error is a usage error.
@@ -41,10 +42,14 @@ struct BenchArgs {
   double min_time_s = 2.0;
   bool json = false;
   bool profile = false;
+  std::string opt_level = "all";                       // EngineOptions::optimization_level
   bool help = false;
 };
 // Parses `edgeai bench` arguments; an invalid_argument error is a usage error.
 Result<BenchArgs> ParseBenchArgs(const std::vector<std::string>& args);
+
+// The value of --opt-level: none, basic or all; anything else is an invalid_argument (usage) error.
+Result<std::string> ParseOptLevelFlag(const std::string& value);
 
 // Loads `path` into `engine` after checking that the file exists; `load_ms` receives the LoadModel time.
 Status LoadModelTimed(const std::string& path, EdgeAIEngine* engine, double* load_ms);

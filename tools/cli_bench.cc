@@ -19,7 +19,7 @@ namespace edgeai::tools {
 
 const char kBenchUsage[] =
     "usage: edgeai bench MODEL.onnx [--threads N] [--batch B] [--shape NAME=AxBxC ...] [--warmup W] "
-    "[--min-runs R] [--min-time S] [--json] [--profile]";
+    "[--min-runs R] [--min-time S] [--opt-level none|basic|all] [--json] [--profile]";
 
 namespace {
 
@@ -50,7 +50,7 @@ Status AddShapeFlag(const std::string& value, BenchArgs* parsed) {
 
 bool IsValueFlag(const std::string& flag) {
   static const std::set<std::string> kFlags = {"--shape",    "--threads",  "--batch",
-                                               "--warmup",   "--min-runs", "--min-time"};
+                                               "--warmup",   "--min-runs", "--min-time", "--opt-level"};
   return kFlags.count(flag) > 0;
 }
 
@@ -70,6 +70,8 @@ Status ParseValueFlag(const std::string& flag, const std::string& value, BenchAr
     EDGEAI_ASSIGN_OR_RETURN(parsed->min_runs, ParseCount(value, "--min-runs", 10000000));
   } else if (flag == "--min-time") {
     EDGEAI_ASSIGN_OR_RETURN(parsed->min_time_s, ParseSeconds(value, "--min-time", 3600));
+  } else if (flag == "--opt-level") {
+    EDGEAI_ASSIGN_OR_RETURN(parsed->opt_level, ParseOptLevelFlag(value));
   }
   return Status::Ok();
 }
@@ -181,8 +183,8 @@ struct BenchReport {
 };
 
 void PrintReport(const BenchArgs& args, const BenchReport& r, std::ostream& out) {
-  out << "threads: " << r.threads << "  batch: " << args.batch << "  warmup: " << args.warmup
-      << "  runs: " << r.latency.runs << " (" << Fixed(r.latency.total_ms / 1000.0, 2) << " s measured)\n";
+  out << "threads: " << r.threads << "  batch: " << args.batch << "  opt-level: " << args.opt_level
+      << "  warmup: " << args.warmup << "  runs: " << r.latency.runs << " (" << Fixed(r.latency.total_ms / 1000.0, 2) << " s measured)\n";
   out << "load: " << FormatMs(r.load_ms) << " ms\n";
   out << "latency ms: p50 " << FormatMs(r.latency.p50_ms) << "  p90 " << FormatMs(r.latency.p90_ms) << "  p99 "
       << FormatMs(r.latency.p99_ms) << "  mean " << FormatMs(r.latency.mean_ms) << "  min "
@@ -207,6 +209,7 @@ std::string ReportJson(const BenchArgs& args, const BenchReport& r) {
   j["batch"] = args.batch;
   j["runs"] = r.latency.runs;
   j["warmup"] = args.warmup;
+  j["opt_level"] = args.opt_level;
   return j.dump();
 }
 
@@ -214,6 +217,7 @@ Status Bench(const BenchArgs& args, std::ostream& out) {
   EngineOptions options;
   options.threads = args.threads;
   options.profile = args.profile;
+  options.optimization_level = args.opt_level;
   EdgeAIEngine engine(options);
   BenchReport report;
   EDGEAI_RETURN_IF_ERROR(LoadModelTimed(args.model, &engine, &report.load_ms));

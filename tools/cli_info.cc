@@ -11,8 +11,8 @@ namespace edgeai::tools {
 
 const char kRunUsage[] =
     "usage: edgeai run MODEL.onnx [--input NAME=FILE.npy ...] [--output-dir DIR] [--threads N] "
-    "[--shape NAME=AxBxC ...]";
-const char kInfoUsage[] = "usage: edgeai info MODEL.onnx";
+    "[--shape NAME=AxBxC ...] [--opt-level none|basic|all]";
+const char kInfoUsage[] = "usage: edgeai info MODEL.onnx [--optimized] [--opt-level none|basic|all]";
 const char kDevicesUsage[] = "usage: edgeai devices";
 const char kMainUsage[] = "usage: edgeai {run,bench,info,devices,ops,conformance,help} ...  (edgeai help for details)";
 
@@ -28,6 +28,8 @@ std::string HelpText() {
              "                                    than a batch dim, which defaults to 1)\n"
              "      --output-dir DIR              write each output to DIR/NAME.npy\n"
              "      --threads N                   intra-op threads (0, the default: one per core)\n"
+             "      --opt-level L                 graph optimisations: none, basic (folding, Identity/Dropout\n"
+             "                                    removal, dead code) or all (basic + fusions; the default)\n"
              "  edgeai bench MODEL.onnx [options] time repeated runs on generated inputs: p50/p90/p99 latency,\n"
              "                                    throughput, load time, peak RSS\n"
              "      --threads N                   intra-op threads (0, the default: one per core)\n"
@@ -38,8 +40,12 @@ std::string HelpText() {
              "      --json                        end with one JSON line: p50_ms, p90_ms, p99_ms, throughput_ips,\n"
              "                                    load_ms, peak_rss_mb, threads, batch, runs, model\n"
              "      --profile                     time every node: per-op-type table and the 10 slowest nodes\n"
+             "      --opt-level L                 graph optimisations (as for run; default all)\n"
              "  edgeai info MODEL.onnx            producer, opsets, inputs, outputs, operator counts and the\n"
              "                                    memory plan of a batch-1 run (arena vs sum of intermediates)\n"
+             "      --optimized                   also the operator counts after the graph optimisations and\n"
+             "                                    the optimised graph's nodes (op 'name': inputs -> outputs)\n"
+             "      --opt-level L                 the optimisations to apply (default all)\n"
              "  edgeai devices                    the CPU, its cores and ISA features\n"
              "  edgeai ops                        the supported operators: opset ranges and dtypes (markdown)\n"
              "  edgeai conformance DIR [options]  run the ONNX backend node suite in DIR (see docs/conformance.md)\n"
@@ -77,6 +83,22 @@ void PrintInfo(const std::string& path, const EdgeAIEngine& engine, std::ostream
   out << "nodes: " << info.node_count << "\n";
   out << "ops:\n";
   for (const auto& [op, count] : ops) out << "  " << op << " " << count << "\n";
+}
+
+// The graph as it runs: op counts after the passes, then every node in execution order.
+void PrintOptimized(const EdgeAIEngine& engine, const std::string& level, std::ostream& out) {
+  const ModelInfo& info = engine.model_info();
+  std::vector<std::pair<std::string, int>> ops(info.optimized_op_counts.begin(), info.optimized_op_counts.end());
+  std::stable_sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  out << "optimized (level " << level << "): " << info.optimized_node_count << " nodes";
+  if (info.op_counts.count("Constant")) {
+    out << " (imported: " << info.node_count << " nodes after " << info.op_counts.at("Constant")
+        << " Constant nodes became constants)";
+  }
+  out << "\noptimized ops:\n";
+  for (const auto& [op, count] : ops) out << "  " << op << " " << count << "\n";
+  out << "optimized graph:\n";
+  for (const std::string& line : engine.DescribeNodes()) out << "  " << line << "\n";
 }
 
 // The memory plan is made on the first run, so info runs the model once on generated inputs (batch-like dims
@@ -120,10 +142,24 @@ std::string FormatBytes(size_t bytes) {
 
 int InfoCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::string model;
-  for (const std::string& arg : args) {
+  bool optimized = false;
+  std::string level = "all";
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") {
       out << kInfoUsage << "\n";
       return kExitOk;
+    }
+    if (arg == "--optimized") {
+      optimized = true;
+      continue;
+    }
+    if (arg == "--opt-level" || arg.rfind("--opt-level=", 0) == 0) {
+      std::string value = arg.size() > 11 ? arg.substr(12) : (i + 1 < args.size() ? args[++i] : "");
+      Result<std::string> parsed = ParseOptLevelFlag(value);
+      if (!parsed.ok()) return UsageError(parsed.status().message(), kInfoUsage, err);
+      level = *parsed;
+      continue;
     }
     if (!arg.empty() && arg[0] == '-') return UsageError("unknown option '" + arg + "' for 'info'", kInfoUsage, err);
     if (!model.empty()) return UsageError("unexpected argument '" + arg + "'", kInfoUsage, err);
@@ -131,7 +167,9 @@ int InfoCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     model = arg;
   }
   if (model.empty()) return UsageError("'info' needs a model file", kInfoUsage, err);
-  EdgeAIEngine engine;
+  EngineOptions options;
+  options.optimization_level = level;
+  EdgeAIEngine engine(options);
   double load_ms = 0;
   Status status = LoadModelTimed(model, &engine, &load_ms);
   if (!status.ok()) {
@@ -139,6 +177,7 @@ int InfoCommand(const std::vector<std::string>& args, std::ostream& out, std::os
     return kExitError;
   }
   PrintInfo(model, engine, out);
+  if (optimized) PrintOptimized(engine, level, out);
   PrintMemoryPlan(engine, out);
   return kExitOk;
 }

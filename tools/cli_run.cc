@@ -138,6 +138,7 @@ Status WriteOutputs(const std::string& dir, const std::vector<std::string>& orde
 Status RunModel(const RunArgs& args, std::ostream& out) {
   EngineOptions options;
   options.threads = args.threads;
+  options.optimization_level = args.opt_level;
   EdgeAIEngine engine(options);
   double load_ms = 0;
   EDGEAI_RETURN_IF_ERROR(LoadModelTimed(args.model, &engine, &load_ms));
@@ -181,6 +182,9 @@ Result<RunArgs> ParseRunArgs(const std::vector<std::string>& args) {
       EDGEAI_ASSIGN_OR_RETURN(std::string value, FlagValue(args, &i, flag));
       EDGEAI_ASSIGN_OR_RETURN(int64_t threads, ParseCount(value, "--threads", 1024));
       parsed.threads = static_cast<int>(threads);
+    } else if (flag == "--opt-level") {
+      EDGEAI_ASSIGN_OR_RETURN(std::string value, FlagValue(args, &i, flag));
+      EDGEAI_ASSIGN_OR_RETURN(parsed.opt_level, ParseOptLevelFlag(value));
     } else if (!arg.empty() && arg[0] == '-') {
       return InvalidArgument("unknown option '" + arg + "' for 'run'");
     } else if (parsed.model.empty()) {
@@ -192,6 +196,11 @@ Result<RunArgs> ParseRunArgs(const std::vector<std::string>& args) {
   }
   if (parsed.model.empty() && !parsed.help) return InvalidArgument("'run' needs a model file");
   return parsed;
+}
+
+Result<std::string> ParseOptLevelFlag(const std::string& value) {
+  if (value == "none" || value == "basic" || value == "all") return value;
+  return InvalidArgument("--opt-level must be none, basic or all, got '" + value + "'");
 }
 
 Status LoadModelTimed(const std::string& path, EdgeAIEngine* engine, double* load_ms) {

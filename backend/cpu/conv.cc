@@ -5,11 +5,15 @@
 //     would do a K x 1 product per channel and waste the copy;
 //   - pointwise (all kernel dims 1, stride 1, no padding): the input already is the im2col matrix, so one GEMM
 //     per image and group;
-//   - general: im2col into a thread-local scratch buffer, then one GEMM per image and group.
+//   - general: one GEMM per image and group over the im2col matrix. For float32 the GEMM packs im2col rows as it
+//     needs them (the matrix is never stored) and the constant weights are packed once, at load time; float64
+//     fills a thread-local im2col buffer first.
 // 1-D convolution runs as 2-D over a height of 1, so it gets the same paths.
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "backend/cpu/conv_geometry.h"
 #include "backend/cpu/cpu_ops.h"
@@ -196,10 +200,10 @@ const ThreadPool& SerialPool() {
   return pool;
 }
 
-// Fills one im2col row: the input values that kernel offset `kidx` of channel plane `x` meets at every
-// output position (zero where it falls into padding).
+// Fills columns [j0, j0 + count) of one im2col row: the input values that kernel offset `kidx` of channel
+// plane `x` meets at those output positions (zero where it falls into padding).
 template <typename T>
-void Im2ColRow(const T* x, const ConvProblem& p, int64_t kidx, T* dst) {
+void Im2ColSegment(const T* x, const ConvProblem& p, int64_t kidx, int64_t j0, int64_t count, T* dst) {
   const size_t n = p.n;
   int64_t offset[kMaxSpatial], in_stride[kMaxSpatial];
   int64_t rest = kidx, stride_acc = 1;
@@ -214,8 +218,14 @@ void Im2ColRow(const T* x, const ConvProblem& p, int64_t kidx, T* dst) {
   int64_t lo, hi;
   ValidRange(off_w, sw, p.in[last], ow, &lo, &hi);
   int64_t pos[kMaxSpatial] = {};  // odometer over the output positions of the outer axes
-  const int64_t rows = p.out_size / ow;
-  for (int64_t r = 0; r < rows; ++r, dst += ow) {
+  int64_t col = j0 % ow;
+  int64_t row = j0 / ow;
+  for (int64_t i = last - 1; i >= 0; --i) {
+    pos[i] = row % p.out[i];
+    row /= p.out[i];
+  }
+  while (count > 0) {
+    const int64_t end = std::min(ow, col + count);
     bool inside = true;
     int64_t base = 0;
     for (int64_t i = 0; i < last; ++i) {
@@ -224,18 +234,19 @@ void Im2ColRow(const T* x, const ConvProblem& p, int64_t kidx, T* dst) {
       base += in_i * in_stride[i];
     }
     for (int64_t i = last - 1; i >= 0 && ++pos[i] == p.out[i]; --i) pos[i] = 0;
-    if (!inside) {
-      std::fill(dst, dst + ow, T(0));
-      continue;
-    }
+    T* d = dst - col;  // indexed by output column
+    const int64_t a = inside ? std::clamp(lo, col, end) : end, b = inside ? std::clamp(hi, a, end) : end;
+    std::fill(d + col, d + a, T(0));
     const T* src = x + base;
-    std::fill(dst, dst + lo, T(0));
     if (sw == 1) {
-      std::memcpy(dst + lo, src + lo + off_w, static_cast<size_t>(hi - lo) * sizeof(T));
+      std::copy(src + a + off_w, src + b + off_w, d + a);
     } else {
-      for (int64_t o = lo; o < hi; ++o) dst[o] = src[o * sw + off_w];
+      for (int64_t o = a; o < b; ++o) d[o] = src[o * sw + off_w];
     }
-    std::fill(dst + hi, dst + ow, T(0));
+    std::fill(d + b, d + end, T(0));
+    dst += end - col;
+    count -= end - col;
+    col = 0;
   }
 }
 
@@ -246,7 +257,7 @@ void Im2Col(const T* x, const ConvProblem& p, int64_t channels, T* col, const Th
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, p.out_size));
   pool.ParallelFor(rows, grain, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      Im2ColRow(x + (r / p.kernel_size) * p.in_size, p, r % p.kernel_size, col + r * p.out_size);
+      Im2ColSegment(x + (r / p.kernel_size) * p.in_size, p, r % p.kernel_size, 0, p.out_size, col + r * p.out_size);
     }
   });
 }
@@ -259,10 +270,32 @@ T FillBias(const T* bias, int64_t rows, int64_t cols, T* y) {
   return T(1);
 }
 
-// One (image, group) of the pointwise or the im2col path.
+// float32: the GEMM packs its B panels straight from the input (pointwise) or from im2col rows made on demand,
+// so no im2col matrix is ever stored; `packed` holds this group's weights packed at load time, or is null.
+void ConvGemmF32(const ConvProblem& p, const GemmShape& s, const float* xg, const float* wg,
+                 const SgemmPacked* packed, float beta, float* yg, const ThreadPool& pool) {
+  if (p.IsPointwise()) {
+    if (packed != nullptr) {
+      SgemmPackedA(*packed, false, s.n, xg, s.ldb, 1.0f, beta, yg, s.ldc, pool);
+    } else {
+      Sgemm(s, 1.0f, wg, xg, beta, yg, pool);
+    }
+    return;
+  }
+  auto rows = [&](int64_t k, int64_t j0, int64_t n, float* out) {
+    Im2ColSegment(xg + (k / p.kernel_size) * p.in_size, p, k % p.kernel_size, j0, n, out);
+  };
+  if (packed != nullptr) {
+    SgemmPackedA(*packed, s.n, rows, 1.0f, beta, yg, s.ldc, pool);
+  } else {
+    SgemmRows(s, 1.0f, wg, rows, beta, yg, pool);
+  }
+}
+
+// One (image, group) of the pointwise or the im2col path. `packed`: the weights packed per group (float32).
 template <typename T>
-void ConvItem(const ConvProblem& p, const T* x, const T* w, const T* bias, T* y, int64_t item,
-              const ThreadPool& pool) {
+void ConvItem(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* packed, const T* bias, T* y,
+              int64_t item, const ThreadPool& pool) {
   const int64_t img = item / p.group, g = item % p.group;
   const int64_t cpg = p.in_per_group(), mpg = p.out_per_group();
   const T* xg = x + (img * p.in_channels + g * cpg) * p.in_size;
@@ -276,15 +309,19 @@ void ConvItem(const ConvProblem& p, const T* x, const T* w, const T* bias, T* y,
   s.ldb = p.out_size;
   s.ldc = p.out_size;
   const T* wg = w + g * mpg * s.k;
-  if (p.IsPointwise()) {
-    GemmT(s, T(1), wg, xg, beta, yg, pool);
-    return;
+  if constexpr (std::is_same_v<T, float>) {
+    ConvGemmF32(p, s, xg, wg, packed ? packed + g : nullptr, beta, yg, pool);
+  } else {
+    if (p.IsPointwise()) {
+      GemmT(s, T(1), wg, xg, beta, yg, pool);
+      return;
+    }
+    thread_local std::vector<T> scratch;
+    const size_t need = static_cast<size_t>(s.k * p.out_size);
+    if (scratch.size() < need) scratch.resize(need);
+    Im2Col(xg, p, cpg, scratch.data(), pool);
+    GemmT(s, T(1), wg, scratch.data(), beta, yg, pool);
   }
-  thread_local std::vector<T> scratch;
-  const size_t need = static_cast<size_t>(s.k * p.out_size);
-  if (scratch.size() < need) scratch.resize(need);
-  Im2Col(xg, p, cpg, scratch.data(), pool);
-  GemmT(s, T(1), wg, scratch.data(), beta, yg, pool);
 }
 
 // Depthwise 2-D, output columns [o_begin, o_end) of row `oh`: bias plus every kernel tap, with bounds
@@ -372,7 +409,8 @@ void DepthwiseConv(const ConvProblem& p, const T* x, const T* w, const T* bias, 
 }
 
 template <typename T>
-void RunConv(const ConvProblem& p, const T* x, const T* w, const T* bias, T* y, const ThreadPool& pool) {
+void RunConv(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* packed, const T* bias, T* y,
+             const ThreadPool& pool) {
   if (p.batch == 0 || p.out_channels == 0 || p.out_size == 0) return;
   if (p.IsDepthwise()) {
     DepthwiseConv(p, x, w, bias, y, pool);
@@ -382,16 +420,20 @@ void RunConv(const ConvProblem& p, const T* x, const T* w, const T* bias, T* y, 
   if (items >= 2 * pool.threads()) {
     // Enough independent (image, group) pairs to keep every thread busy: each runs serially.
     pool.ParallelFor(items, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) ConvItem(p, x, w, bias, y, i, SerialPool());
+      for (int64_t i = begin; i < end; ++i) ConvItem(p, x, w, packed, bias, y, i, SerialPool());
     });
   } else {
-    for (int64_t i = 0; i < items; ++i) ConvItem(p, x, w, bias, y, i, pool);
+    for (int64_t i = 0; i < items; ++i) ConvItem(p, x, w, packed, bias, y, i, pool);
   }
 }
 
 class ConvKernel : public Kernel {
  public:
-  Status Init(const InferenceContext& ctx) { return ParseConvAttrs(ctx, &attrs_); }
+  Status Init(const InferenceContext& ctx) {
+    EDGEAI_RETURN_IF_ERROR(ParseConvAttrs(ctx, &attrs_));
+    PackWeights(ctx.input_value(1));
+    return Status::Ok();
+  }
 
   Status Compute(KernelContext& ctx) const override {
     const Tensor& x = *ctx.input(0);
@@ -410,15 +452,36 @@ class ConvKernel : public Kernel {
       return ctx.Error("inputs X " + x.Describe() + ", W " + w.Describe() + " do not match output " +
                        y->Describe());
     }
+    // The packed weights serve only the tensor they were packed from.
+    const SgemmPacked* packed =
+        !packed_w_.empty() && w.dtype() == DataType::kFloat32 && w.data<float>() == packed_from_ ? packed_w_.data()
+                                                                                                   : nullptr;
     return VisitFloat(x.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      RunConv<T>(p, x.data<T>(), w.data<T>(), b ? b->data<T>() : nullptr, y->data<T>(), ctx.pool());
+      RunConv<T>(p, x.data<T>(), w.data<T>(), packed, b ? b->data<T>() : nullptr, y->data<T>(), ctx.pool());
       return Status::Ok();
     });
   }
 
  private:
+  // Constant float32 weights are packed once per group for the GEMM ([M/group, C/group * kernel] each),
+  // unless the convolution is depthwise, which runs without a GEMM.
+  void PackWeights(const Tensor* w) {
+    if (w == nullptr || w->dtype() != DataType::kFloat32 || w->rank() < 3) return;
+    const Shape& wd = w->shape();
+    const int64_t group = attrs_.group;
+    if (wd[0] <= 0 || wd[0] % group != 0 || (wd[1] == 1 && wd.rank() <= 4)) return;
+    const int64_t mpg = wd[0] / group, k = w->NumElements() / wd[0];
+    packed_w_.clear();
+    for (int64_t g = 0; g < group; ++g) {
+      packed_w_.push_back(PackSgemmA(false, mpg, k, w->data<float>() + g * mpg * k, k));
+    }
+    packed_from_ = w->data<float>();
+  }
+
   ConvAttrs attrs_;
+  std::vector<SgemmPacked> packed_w_;
+  const float* packed_from_ = nullptr;
 };
 
 }  // namespace

@@ -20,6 +20,10 @@ OpRegistry BuildCpuRegistry() {
       cpu::RegisterLossOps, cpu::RegisterIndexOps, cpu::RegisterDataDependentOps, cpu::RegisterMiscOps,
       cpu::RegisterPoolMiscOps,
       cpu::RegisterResizeOps, cpu::RegisterSpatialOps, cpu::RegisterSamplingOps,
+      cpu::RegisterFusedOps,  // after RegisterNormalizationOps: reads LayerNormalization-17
+      cpu::RegisterScatterOps, cpu::RegisterSignalOps, cpu::RegisterTfIdfOps,
+      cpu::RegisterQuantizeOps, cpu::RegisterQuantizedLinearOps, cpu::RegisterConvTransposeOps,
+      cpu::RegisterEinsumOps,
   };
   for (RegisterFn family : families) {
     Status status = family(registry);

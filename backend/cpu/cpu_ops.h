@@ -43,6 +43,20 @@ Status RegisterResizeOps(OpRegistry& registry);         // resize.cc (+ resize_p
 Status RegisterSpatialOps(OpRegistry& registry);        // spatial_ops.cc: DepthToSpace, SpaceToDepth,
                                                         //   NonMaxSuppression
 Status RegisterSamplingOps(OpRegistry& registry);       // spatial_sampling.cc: GridSample, RoiAlign
+Status RegisterFusedOps(OpRegistry& registry);          // fused_ops.cc: com.edgeai FusedConv, FusedGemm,
+                                                        //   FusedMatMul, Gelu, LayerNormalization (after
+                                                        //   RegisterNormalizationOps: reuses its -17 def)
+Status RegisterScatterOps(OpRegistry& registry);        // scatter_ops.cc: Scatter, ScatterElements, ScatterND,
+                                                        //   GatherND
+Status RegisterSignalOps(OpRegistry& registry);         // signal_ops.cc: DFT, STFT, Hann/Hamming/BlackmanWindow,
+                                                        //   MelWeightMatrix
+Status RegisterTfIdfOps(OpRegistry& registry);          // tfidf.cc: TfIdfVectorizer
+Status RegisterQuantizeOps(OpRegistry& registry);       // quantize_ops.cc: QuantizeLinear, DequantizeLinear,
+                                                        //   DynamicQuantizeLinear
+Status RegisterQuantizedLinearOps(OpRegistry& registry);  // quantized_linear_ops.cc (+ quantized_conv.cc):
+                                                          //   MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv
+Status RegisterConvTransposeOps(OpRegistry& registry);  // conv_transpose.cc: ConvTranspose
+Status RegisterEinsumOps(OpRegistry& registry);         // einsum.cc (+ einsum_plan.cc): Einsum
 }  // namespace cpu
 
 }  // namespace edgeai

@@ -152,8 +152,28 @@ struct BatchIndexer {
   }
 };
 
+// The float32 weights of a MatMul or Gemm, packed once at load time when input B is a constant matrix.
+struct PackedWeights {
+  SgemmPacked packed;
+  const float* from = nullptr;  // the data it was packed from: only that tensor may use it
+
+  void Pack(const Tensor* b, bool trans) {
+    if (b == nullptr || b->dtype() != DataType::kFloat32 || b->rank() < 2) return;
+    const Shape& d = b->shape();
+    const int64_t rows = d[d.rank() - 2], cols = d[d.rank() - 1];
+    if (rows * cols != b->NumElements() || rows <= 0 || cols <= 0) return;  // batched B: no single matrix
+    packed = trans ? PackSgemmB(true, cols, rows, b->data<float>(), cols)
+                   : PackSgemmB(false, rows, cols, b->data<float>(), cols);
+    from = b->data<float>();
+  }
+  const SgemmPacked* For(const Tensor& b) const {
+    return from != nullptr && b.dtype() == DataType::kFloat32 && b.data<float>() == from ? &packed : nullptr;
+  }
+};
+
 template <typename T>
-void RunMatMul(const Tensor& at, const Tensor& bt, Tensor* yt, const ThreadPool& pool) {
+void RunMatMul(const Tensor& at, const Tensor& bt, const SgemmPacked* packed_b, Tensor* yt,
+               const ThreadPool& pool) {
   const Shape& ad = at.shape();
   const Shape& bd = bt.shape();
   const size_t ra = ad.rank(), rb = bd.rank();
@@ -172,6 +192,12 @@ void RunMatMul(const Tensor& at, const Tensor& bt, Tensor* yt, const ThreadPool&
   if (b_batch.NumElements() == 1) {
     // B is one matrix: A's batches stack into the rows of a single product.
     s.m = a_batch.NumElements() * m;
+    if constexpr (std::is_same_v<T, float>) {
+      if (packed_b != nullptr && packed_b->rows() == k && packed_b->cols() == n) {
+        SgemmPackedB(false, s.m, a, s.lda, *packed_b, 1.0f, 0.0f, y, s.ldc, pool);
+        return;
+      }
+    }
     Product(s, a, b, y, pool);
     return;
   }
@@ -195,7 +221,10 @@ void RunMatMul(const Tensor& at, const Tensor& bt, Tensor* yt, const ThreadPool&
 
 class MatMulKernel : public Kernel {
  public:
-  Status Init(const InferenceContext&) { return Status::Ok(); }
+  Status Init(const InferenceContext& ctx) {
+    weights_.Pack(ctx.input_value(1), false);
+    return Status::Ok();
+  }
 
   Status Compute(KernelContext& ctx) const override {
     const Tensor& a = *ctx.input(0);
@@ -207,10 +236,13 @@ class MatMulKernel : public Kernel {
     }
     return VisitNumeric(a.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      RunMatMul<T>(a, b, y, ctx.pool());
+      RunMatMul<T>(a, b, weights_.For(b), y, ctx.pool());
       return Status::Ok();
     });
   }
+
+ private:
+  PackedWeights weights_;
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -303,6 +335,9 @@ class GemmKernel : public Kernel {
  public:
   Status Init(const InferenceContext& ctx) {
     attrs_ = ParseGemmAttrs(ctx);
+    if (ctx.input_value(1) != nullptr && ctx.input_value(1)->rank() == 2) {
+      weights_.Pack(ctx.input_value(1), attrs_.trans_b);
+    }
     return Status::Ok();
   }
 
@@ -329,18 +364,27 @@ class GemmKernel : public Kernel {
       using T = typename decltype(tag)::type;
       T* yv = y->data<T>();
       if (use_c) BroadcastBias<T>(*c, s.m, s.n, yv);
-      Run<T>(s, a.data<T>(), b.data<T>(), use_c, yv, ctx.pool());
+      Run<T>(s, a.data<T>(), b.data<T>(), weights_.For(b), use_c, yv, ctx.pool());
       return Status::Ok();
     });
   }
 
  private:
   template <typename T>
-  void Run(const GemmShape& s, const T* a, const T* b, bool use_c, T* y, const ThreadPool& pool) const {
-    GemmAny(s, static_cast<T>(attrs_.alpha), a, b, use_c ? static_cast<T>(attrs_.beta) : T(0), y, pool);
+  void Run(const GemmShape& s, const T* a, const T* b, const SgemmPacked* packed_b, bool use_c, T* y,
+           const ThreadPool& pool) const {
+    const T alpha = static_cast<T>(attrs_.alpha), beta = use_c ? static_cast<T>(attrs_.beta) : T(0);
+    if constexpr (std::is_same_v<T, float>) {
+      if (packed_b != nullptr && packed_b->rows() == s.k && packed_b->cols() == s.n) {
+        SgemmPackedB(s.trans_a, s.m, a, s.lda, *packed_b, alpha, beta, y, s.ldc, pool);
+        return;
+      }
+    }
+    GemmAny(s, alpha, a, b, beta, y, pool);
   }
 
   GemmAttrs attrs_;
+  PackedWeights weights_;
 };
 
 Status Register(OpRegistry& registry, const char* op, int since, int until, const std::vector<DataType>& types,

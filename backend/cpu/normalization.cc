@@ -1,6 +1,6 @@
-// Normalisations: Softmax, LogSoftmax, LayerNormalization, BatchNormalization (inference) and
-// InstanceNormalization. Each is a per-row (or per-plane) computation; rows are split over the pool and every
-// row is processed with contiguous loops (Eigen's vectorised exp for the softmax family).
+// Normalisations: Softmax, LogSoftmax, LayerNormalization, BatchNormalization (inference, and training mode
+// from opset 14) and InstanceNormalization. Each is a per-row (or per-plane) computation; rows are split over the
+// pool and every row is processed with contiguous loops (Eigen's vectorised exp for the softmax family).
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -316,8 +316,49 @@ double ParamAt(const Tensor& t, int64_t i) {
   }
 }
 
+void SetParam(Tensor& t, int64_t i, double v) {
+  switch (t.dtype()) {
+    case DataType::kFloat32: t.data<float>()[i] = static_cast<float>(v); break;
+    case DataType::kFloat64: t.data<double>()[i] = v; break;
+    case DataType::kFloat16: t.data<Float16>()[i].bits = FloatToHalf(static_cast<float>(v)); break;
+    default: break;
+  }
+}
+
 bool IsParamDtype(DataType d) {
   return d == DataType::kFloat32 || d == DataType::kFloat64 || d == DataType::kFloat16;
+}
+
+// training_mode exists from opset 14: statistics then come from the batch and the outputs 1-2 are the updated
+// running mean and variance.
+bool BatchNormTraining(const InferenceContext& ctx) {
+  return ctx.opset() >= 14 && ctx.attrs().GetInt("training_mode", 0) != 0;
+}
+
+// Per-channel mean and biased variance of X [N, C, plane] over N and the plane, into stats[2c], stats[2c + 1].
+template <typename T>
+void BatchStats(const ThreadPool& pool, const T* x, int64_t batch, int64_t channels, int64_t plane, double* stats) {
+  pool.ParallelFor(channels, Grain(batch * plane * 2), [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      double sum = 0;
+      for (int64_t n = 0; n < batch; ++n) {
+        const T* p = x + (n * channels + c) * plane;
+        for (int64_t i = 0; i < plane; ++i) sum += static_cast<double>(p[i]);
+      }
+      const double count = static_cast<double>(batch * plane);
+      const double mean = sum / count;
+      double sq = 0;
+      for (int64_t n = 0; n < batch; ++n) {
+        const T* p = x + (n * channels + c) * plane;
+        for (int64_t i = 0; i < plane; ++i) {
+          const double d = static_cast<double>(p[i]) - mean;
+          sq += d * d;
+        }
+      }
+      stats[2 * c] = mean;
+      stats[2 * c + 1] = sq / count;
+    }
+  });
 }
 
 // BatchNormalization before opset 9 can be per-activation (spatial = 0): parameters then cover x[1:].
@@ -347,14 +388,11 @@ Status CheckChannelParams(const InferenceContext& ctx, size_t first, size_t last
 
 Status InferBatchNorm(InferenceContext& ctx) {
   EDGEAI_RETURN_IF_ERROR(ctx.RequireInput(0));
-  if (ctx.attrs().GetInt("training_mode", 0) != 0) {
-    return Unimplemented(std::string(ctx.op_type()) + " node '" + std::string(ctx.node_name()) +
-                         "': training_mode=1 is not supported (inference only)");
-  }
   EDGEAI_RETURN_IF_ERROR(CheckChannelParams(ctx, 1, 4, BatchNormSpatial(ctx)));
   ctx.output(0) = ctx.input(0);
   // Extra outputs (running or saved statistics) are only meaningful when training; in inference they are the
-  // unchanged running statistics.
+  // unchanged running statistics. In training mode (14+) they are the updated running mean and variance, with
+  // the dtypes and shapes of the inputs they update.
   for (size_t i = 1; i < ctx.num_outputs(); ++i) ctx.output(i) = ctx.input(i % 2 ? 3 : 4);
   return Status::Ok();
 }
@@ -379,7 +417,8 @@ class ChannelNormKernel : public Kernel {
   Status Init(const InferenceContext& ctx) {
     epsilon_ = ctx.attrs().GetFloat("epsilon", 1e-5f);
     spatial_ = instance_ || BatchNormSpatial(ctx);
-    if (!instance_ && ctx.attrs().GetInt("training_mode", 0) != 0) return Unimplemented("training_mode=1");
+    training_ = !instance_ && BatchNormTraining(ctx);
+    momentum_ = ctx.attrs().Has("momentum") ? ctx.attrs().GetFloat("momentum", 0.9f) : 0.9;
     return Status::Ok();
   }
 
@@ -397,10 +436,28 @@ class ChannelNormKernel : public Kernel {
       }
     }
     EDGEAI_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, x.shape()));
+    // Training: batch statistics (mean, variance interleaved); only grows, so warm runs do not allocate.
+    thread_local std::vector<double> batch_stats;
+    if (training_) batch_stats.resize(static_cast<size_t>(2 * channels));
+    const double* stats = batch_stats.data();
+    if (training_) {
+      EDGEAI_RETURN_IF_ERROR(VisitFloat(x.dtype(), [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        BatchStats(ctx.pool(), x.data<T>(), x.shape()[0], channels, plane, batch_stats.data());
+        return Status::Ok();
+      }));
+    }
     for (size_t i = 1; i < ctx.num_outputs() && !instance_; ++i) {
       const Tensor& src = *ctx.input(i % 2 ? 3 : 4);
       EDGEAI_ASSIGN_OR_RETURN(Tensor * out, ctx.Output(i, src.shape()));
-      std::memcpy(out->raw_data(), src.raw_data(), src.ByteSize());
+      if (!training_ || i > 2) {
+        std::memcpy(out->raw_data(), src.raw_data(), src.ByteSize());
+        continue;
+      }
+      // running = input_running * momentum + batch * (1 - momentum)
+      for (int64_t c = 0; c < channels; ++c) {
+        SetParam(*out, c, ParamAt(src, c) * momentum_ + stats[2 * c + (i - 1)] * (1.0 - momentum_));
+      }
     }
     const Tensor &scale = *ctx.input(1), &bias = *ctx.input(2);
     const int64_t planes = x.shape()[0] * channels;
@@ -416,6 +473,9 @@ class ChannelNormKernel : public Kernel {
           double mean, var;
           if (instance_) {
             MeanVar<double>(in, plane, &mean, &var);
+          } else if (training_) {
+            mean = stats[2 * c];
+            var = stats[2 * c + 1];
           } else {
             mean = ParamAt(*ctx.input(3), c);
             var = ParamAt(*ctx.input(4), c);
@@ -431,7 +491,9 @@ class ChannelNormKernel : public Kernel {
  private:
   bool instance_;
   bool spatial_ = true;
+  bool training_ = false;
   float epsilon_ = 1e-5f;
+  double momentum_ = 0.9;
 };
 
 template <bool kInstance>

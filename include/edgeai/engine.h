@@ -25,6 +25,10 @@ struct EngineOptions {
   int64_t max_tensor_elements = int64_t{1} << 31;
   // Time every node of every run (see EdgeAIEngine::OpTimings); off costs nothing.
   bool profile = false;
+  // Graph optimisations applied at load: "none"; "basic" (constant and shape folding, Identity/Dropout removal,
+  // dead code elimination); "all" (basic, plus BatchNorm folding and fusions into com.edgeai ops: Conv/Gemm/
+  // MatMul + activation, MatMul + bias, LayerNorm, GELU). Anything else fails the load (invalid_argument).
+  std::string optimization_level = "all";
 };
 
 // Accumulated time of one node over the runs since load (or the last ResetOpTimings).
@@ -56,6 +60,10 @@ struct ModelInfo {
   std::map<std::string, int64_t> opsets;  // domain ("" is ai.onnx) -> version
   std::map<std::string, int> op_counts;   // op type -> number of nodes, as imported
   size_t node_count = 0;
+  // The top-level graph as it runs, after the optimisation passes: op type ("com.edgeai.FusedConv" outside
+  // ai.onnx) -> number of nodes. Constant nodes of the model are folded into constants at import.
+  std::map<std::string, int> optimized_op_counts;
+  size_t optimized_node_count = 0;
 };
 
 using NamedTensors = std::map<std::string, Tensor>;
@@ -95,6 +103,10 @@ class EdgeAIEngine {
     int64_t tensors = 0;
   };
   MemoryInfo memory_info() const;
+
+  // The nodes of the optimised top-level graph in execution order, one line each:
+  // "OpType 'node name': input, input -> output" (domain-qualified outside ai.onnx; absent inputs as "").
+  std::vector<std::string> DescribeNodes() const;
 
   // Per-node timings in execution order (empty unless EngineOptions::profile).
   std::vector<OpTiming> OpTimings() const;

@@ -1,0 +1,49 @@
+// Internal to the SGEMM: what one instruction-set level provides (register-blocked micro-kernels, the matching
+// operand packers and cache-blocking sizes). gemm.cc picks one level at startup and drives it; the kernels live
+// in one file per level so that each is compiled for its instruction set only (function target attributes:
+// nothing else in the library depends on CPU features the build machine happens to have).
+//
+// Packed layouts, shared by every level (MR, NR: the level's register tile):
+//   A block (mb rows x kb): panels of MR rows, each stored k-major: panel[k * MR + i] = A(row0 + i, k0 + k);
+//     the last panel is zero-padded to MR rows.
+//   B block (kb x nb): panels of NR columns, each stored k-major: panel[k * NR + j] = B(k0 + k, col0 + j);
+//     the last panel is zero-padded to NR columns.
+#pragma once
+
+#include <cstdint>
+
+namespace edgeai::cpu::gemm_internal {
+
+// C[rows x cols] = alpha * (Apanel * Bpanel) + beta * C over kb steps, for rows <= MR and cols <= NR; beta == 0
+// ignores what C held (NaN included). Row k of the B panel starts at b + k * ldb: ldb == NR for a packed panel,
+// or B's own row stride when it is read in place (then `padded` is false and nothing past column `cols` is read;
+// a packed panel is padded, so whole vectors may be read).
+using MicroKernelFn = void (*)(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, float* c,
+                               int64_t ldc, int rows, int cols, float alpha, float beta);
+// Packs rows [0, mb) x k [0, kb) of op(A) (src points at element (0, 0) of the block; trans: A is stored
+// K x M) into MR-row panels at dst.
+using PackAFn = void (*)(bool trans, const float* src, int64_t ld, int64_t mb, int64_t kb, float* dst);
+// Packs k [0, kb) x columns [0, nb) of op(B) (trans: B is stored N x K) into NR-column panels at dst.
+using PackBFn = void (*)(bool trans, const float* src, int64_t ld, int64_t kb, int64_t nb, float* dst);
+// Packs one row of a B block, row[0, nb), into the panels of a block of kb rows (dst: the row's place in the
+// first panel).
+using PackBRowFn = void (*)(const float* row, int64_t nb, int64_t kb, float* dst);
+
+struct KernelSet {
+  const char* name;
+  int mr, nr;
+  int64_t kc;  // largest K block
+  int64_t mc;  // rows of A per block (a multiple of mr)
+  int64_t nc;  // columns of B per block (a multiple of nr)
+  MicroKernelFn kernel;
+  PackAFn pack_a;
+  PackBFn pack_b;
+  PackBRowFn pack_b_row;
+};
+
+// nullptr where the level is not compiled in (non-x86 builds); whether the CPU runs it is the caller's check.
+const KernelSet* Avx512KernelSet();
+const KernelSet* Avx2KernelSet();
+const KernelSet* PortableKernelSet();
+
+}  // namespace edgeai::cpu::gemm_internal

@@ -1,0 +1,22 @@
+// The standard passes, one per file of this folder.
+#pragma once
+
+#include <memory>
+
+#include "graph/passes/pass.h"
+
+namespace edgeai {
+
+// basic
+std::unique_ptr<Pass> MakeConstantFoldingPass();      // constant_folding.cc
+std::unique_ptr<Pass> MakeShapeFoldingPass();         // shape_folding.cc
+std::unique_ptr<Pass> MakeIdentityEliminationPass();  // identity_elimination.cc: Identity, inference Dropout
+std::unique_ptr<Pass> MakeDeadCodeEliminationPass();  // dead_code_elimination.cc
+// all
+std::unique_ptr<Pass> MakeBatchNormFoldingPass();     // batchnorm_folding.cc: into Conv and Gemm
+std::unique_ptr<Pass> MakeMatMulAddFusionPass();      // matmul_add_fusion.cc: -> Gemm or com.edgeai FusedMatMul
+std::unique_ptr<Pass> MakeActivationFusionPass();     // activation_fusion.cc: -> com.edgeai FusedConv/Gemm/MatMul
+std::unique_ptr<Pass> MakeLayerNormFusionPass();      // layer_norm_fusion.cc: -> com.edgeai LayerNormalization
+std::unique_ptr<Pass> MakeGeluFusionPass();           // gelu_fusion.cc: -> com.edgeai Gelu
+
+}  // namespace edgeai

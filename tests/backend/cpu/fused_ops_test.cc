@@ -1,0 +1,204 @@
+// com.edgeai fused ops: each must equal its base op followed by the standalone activation (and bias).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+
+#include "backend/cpu/cpu_ops.h"
+#include "backend/op_runner.h"
+#include "backend/thread_pool.h"
+
+using namespace edgeai;
+
+namespace {
+
+ThreadPool& Pool() {
+  static ThreadPool pool(2);
+  return pool;
+}
+
+Tensor Random(const Shape& shape, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-2, 2);
+  std::vector<float> v(static_cast<size_t>(shape.NumElements()));
+  for (float& x : v) x = u(rng);
+  return Tensor::FromVector<float>(shape, v);
+}
+
+Attribute StringAttr(const std::string& s) {
+  Attribute a;
+  a.kind = Attribute::Kind::kString;
+  a.s = s;
+  return a;
+}
+Attribute FloatsAttr(const std::vector<float>& f) {
+  Attribute a;
+  a.kind = Attribute::Kind::kFloats;
+  a.floats = f;
+  return a;
+}
+Attribute IntAttr(int64_t i) {
+  Attribute a;
+  a.kind = Attribute::Kind::kInt;
+  a.i = i;
+  return a;
+}
+Attribute FloatAttr(float f) {
+  Attribute a;
+  a.kind = Attribute::Kind::kFloat;
+  a.f = f;
+  return a;
+}
+
+Result<Tensor> Run(const SingleOp& op, const std::vector<Tensor>& inputs) {
+  EDGEAI_ASSIGN_OR_RETURN(std::vector<Tensor> out, RunSingleOp(CpuOpRegistry(), op, inputs, 1, Pool()));
+  return out[0];
+}
+
+Tensor MustRun(const SingleOp& op, const std::vector<Tensor>& inputs) {
+  Result<Tensor> out = Run(op, inputs);
+  INFO(out.status().ToString());
+  REQUIRE(out.ok());
+  return std::move(out).value();
+}
+
+SingleOp Fused(const std::string& op, const std::string& activation, const std::vector<float>& params,
+               int opset = 13) {
+  SingleOp s{op, opset, {}, "com.edgeai"};
+  s.attrs.Set("activation", StringAttr(activation));
+  s.attrs.Set("activation_params", FloatsAttr(params));
+  return s;
+}
+
+// The standalone activation node equivalent to (activation, params).
+SingleOp Standalone(const std::string& activation, const std::vector<float>& params, std::vector<Tensor>* extra) {
+  SingleOp s{activation, 14};
+  if (activation == "LeakyRelu") s.attrs.Set("alpha", FloatAttr(params[0]));
+  if (activation == "HardSigmoid") {
+    s.attrs.Set("alpha", FloatAttr(params[0]));
+    s.attrs.Set("beta", FloatAttr(params[1]));
+  }
+  if (activation == "Clip") {
+    extra->push_back(Tensor::Scalar<float>(params[0]));
+    extra->push_back(Tensor::Scalar<float>(params[1]));
+  }
+  return s;
+}
+
+void CheckClose(const Tensor& expected, const Tensor& actual, double tol = 1e-6) {
+  REQUIRE(actual.shape() == expected.shape());
+  int64_t bad = 0;
+  for (int64_t i = 0; i < expected.NumElements(); ++i) {
+    double e = expected.data<float>()[i], a = actual.data<float>()[i];
+    if (!(std::fabs(a - e) <= tol * (1 + std::fabs(e)))) ++bad;
+  }
+  CHECK(bad == 0);
+}
+
+struct ActCase {
+  std::string name;
+  std::vector<float> params;
+};
+const ActCase kActivations[] = {{"", {}},          {"Relu", {}},           {"Sigmoid", {}},
+                                {"Tanh", {}},      {"HardSwish", {}},      {"LeakyRelu", {0.1f}},
+                                {"HardSigmoid", {0.25f, 0.4f}}, {"Clip", {-0.5f, 1.5f}}};
+
+Tensor Activate(const ActCase& act, const Tensor& x) {
+  if (act.name.empty()) return x;
+  std::vector<Tensor> inputs = {x};
+  SingleOp op = Standalone(act.name, act.params, &inputs);
+  return MustRun(op, inputs);
+}
+
+}  // namespace
+
+TEST_CASE("FusedConv equals Conv followed by the activation", "[cpu][fused_ops]") {
+  Tensor x = Random(Shape{1, 3, 6, 6}, 1), w = Random(Shape{4, 3, 3, 3}, 2), b = Random(Shape{4}, 3);
+  SingleOp conv{"Conv", 13};
+  conv.attrs.Set("pads", [] {
+    Attribute a;
+    a.kind = Attribute::Kind::kInts;
+    a.ints = {1, 1, 1, 1};
+    return a;
+  }());
+  Tensor base = MustRun(conv, {x, w, b});
+  for (const ActCase& act : kActivations) {
+    INFO("activation '" << act.name << "'");
+    SingleOp fused = Fused("FusedConv", act.name, act.params);
+    fused.attrs.Set("pads", *conv.attrs.Find("pads"));
+    CheckClose(Activate(act, base), MustRun(fused, {x, w, b}));
+  }
+}
+
+TEST_CASE("FusedGemm equals Gemm followed by the activation", "[cpu][fused_ops]") {
+  Tensor a = Random(Shape{5, 7}, 4), bt = Random(Shape{3, 7}, 5), c = Random(Shape{3}, 6);
+  SingleOp gemm{"Gemm", 13};
+  gemm.attrs.Set("transB", IntAttr(1));
+  gemm.attrs.Set("alpha", FloatAttr(0.5f));
+  Tensor base = MustRun(gemm, {a, bt, c});
+  for (const ActCase& act : kActivations) {
+    INFO("activation '" << act.name << "'");
+    SingleOp fused = Fused("FusedGemm", act.name, act.params);
+    fused.attrs.Set("transB", IntAttr(1));
+    fused.attrs.Set("alpha", FloatAttr(0.5f));
+    CheckClose(Activate(act, base), MustRun(fused, {a, bt, c}));
+  }
+}
+
+TEST_CASE("FusedMatMul adds its optional bias before the activation", "[cpu][fused_ops]") {
+  Tensor a = Random(Shape{2, 3, 4}, 7), b = Random(Shape{4, 5}, 8);
+  Tensor product = MustRun(SingleOp{"MatMul", 13}, {a, b});
+  for (const Tensor& bias : {Random(Shape{5}, 9), Tensor::FromVector<float>(Shape{1}, {0.75f})}) {
+    Tensor biased = MustRun(SingleOp{"Add", 13}, {product, bias});
+    for (const ActCase& act : kActivations) {
+      INFO("activation '" << act.name << "' bias " << bias.Describe());
+      CheckClose(Activate(act, biased), MustRun(Fused("FusedMatMul", act.name, act.params), {a, b, bias}));
+      CheckClose(Activate(act, product), MustRun(Fused("FusedMatMul", act.name, act.params), {a, b}));
+    }
+  }
+}
+
+TEST_CASE("fused ops refuse bad activations and biases", "[cpu][fused_ops]") {
+  Tensor a = Random(Shape{2, 4}, 10), b = Random(Shape{4, 3}, 11);
+  Result<Tensor> unknown = Run(Fused("FusedMatMul", "Swish", {}), {a, b});
+  CHECK(unknown.status().code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(unknown.status().message(), Catch::Contains("unknown activation 'Swish'"));
+  Result<Tensor> params = Run(Fused("FusedMatMul", "LeakyRelu", {}), {a, b});
+  CHECK_THAT(params.status().message(), Catch::Contains("LeakyRelu takes 1 activation_params, got 0"));
+  Result<Tensor> bias = Run(Fused("FusedMatMul", "Relu", {}), {a, b, Random(Shape{4}, 12)});
+  CHECK(bias.status().code() == StatusCode::kInvalidArgument);
+  CHECK_THAT(bias.status().message(), Catch::Contains("FusedMatMul node 'test'") && Catch::Contains("bias"));
+  Result<Tensor> shapes = Run(Fused("FusedMatMul", "Relu", {}), {a, Random(Shape{3, 3}, 13)});
+  CHECK(shapes.status().code() == StatusCode::kInvalidArgument);
+  Result<Tensor> ints = Run(Fused("FusedGemm", "Relu", {}),
+                            {Tensor::FromVector<int64_t>(Shape{1, 1}, {1}), Tensor::FromVector<int64_t>(Shape{1, 1}, {1})});
+  CHECK_FALSE(ints.ok());
+}
+
+TEST_CASE("com.edgeai Gelu is the exact erf GELU", "[cpu][fused_ops]") {
+  std::vector<float> xs = {-4, -3, -1, -0.5f, 0, 0.25f, 0.5f, 1, 2, 3, 6};
+  Tensor x = Tensor::FromVector<float>(Shape{11}, xs);
+  Tensor y = MustRun(SingleOp{"Gelu", 13, {}, "com.edgeai"}, {x});
+  for (size_t i = 0; i < xs.size(); ++i) {
+    double v = xs[i];
+    double expected = 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
+    CHECK(y.data<float>()[i] == Approx(expected).margin(1e-6));
+  }
+  Tensor d = MustRun(SingleOp{"Gelu", 13, {}, "com.edgeai"}, {Tensor::FromVector<double>(Shape{2}, {1.0, -1.0})});
+  CHECK(d.data<double>()[0] == Approx(0.8413447460685429).epsilon(1e-12));
+  SingleOp tanh_form{"Gelu", 13, {}, "com.edgeai"};
+  tanh_form.attrs.Set("approximate", StringAttr("tanh"));
+  Result<Tensor> refused = Run(tanh_form, {x});
+  CHECK_THAT(refused.status().message(), Catch::Contains("approximate 'tanh'"));
+}
+
+TEST_CASE("com.edgeai LayerNormalization runs at any opset like LayerNormalization-17", "[cpu][fused_ops]") {
+  Tensor x = Random(Shape{2, 3, 8}, 14), gamma = Random(Shape{8}, 15), beta = Random(Shape{8}, 16);
+  SingleOp onnx_ln{"LayerNormalization", 17};
+  onnx_ln.attrs.Set("epsilon", FloatAttr(1e-3f));
+  SingleOp fused{"LayerNormalization", 11, {}, "com.edgeai"};
+  fused.attrs.Set("epsilon", FloatAttr(1e-3f));
+  CheckClose(MustRun(onnx_ln, {x, gamma, beta}), MustRun(fused, {x, gamma, beta}), 0);
+  Result<Tensor> bad = Run(fused, {x, Random(Shape{5}, 17)});
+  CHECK(bad.status().code() == StatusCode::kInvalidArgument);
+}
