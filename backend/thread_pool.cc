@@ -25,9 +25,14 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain, FunctionRef<void(int64_t,
     fn(0, n);
     return;
   }
+  // Isolation: while this thread waits for the loop's chunks it may only run chunks of this same loop, never a
+  // task of another kernel (another concurrent Run, or an outer loop). Kernels keep per-thread scratch buffers
+  // alive across their own parallel loops; running an unrelated kernel in the middle would overwrite them.
   arena_->arena.execute([&] {
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain),
-                      [&](const tbb::blocked_range<int64_t>& r) { fn(r.begin(), r.end()); });
+    tbb::this_task_arena::isolate([&] {
+      tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain),
+                        [&](const tbb::blocked_range<int64_t>& r) { fn(r.begin(), r.end()); });
+    });
   });
 }
 
