@@ -41,7 +41,8 @@ struct EdgeAIEngine::Impl {
   std::string model_name;
 
   Status Load(const std::string& bytes, const std::string& base_dir, const std::string& name);
-  void Optimize(OptLevel level, Graph* graph);
+  // Returns why the passes were abandoned, or "".
+  std::string Optimize(OptLevel level, Graph* graph);
   void Unload() {
     executor.reset();
     graph.reset();
@@ -94,7 +95,7 @@ Status EdgeAIEngine::Impl::Load(const std::string& bytes, const std::string& bas
   if (!order.ok()) return order.status().WithContext(context);
   Status inferred = InferGraphShapes(model.graph, *order, registry);
   if (!inferred.ok()) return inferred.WithContext(context);
-  Optimize(level, &model.graph);
+  std::string optimization_error = Optimize(level, &model.graph);
   auto shared_graph = std::make_shared<const Graph>(std::move(model.graph));
   RunLimits limits;
   limits.max_tensor_elements = options.max_tensor_elements;
@@ -104,6 +105,7 @@ Status EdgeAIEngine::Impl::Load(const std::string& bytes, const std::string& bas
   executor = std::move(created).value();
   graph = shared_graph;
   info = std::move(model.info);
+  info.optimization_error = std::move(optimization_error);
   for (const Node& node : graph->nodes) {
     ++info.optimized_op_counts[node.domain.empty() ? node.op_type : node.domain + "." + node.op_type];
   }
@@ -115,11 +117,14 @@ Status EdgeAIEngine::Impl::Load(const std::string& bytes, const std::string& bas
 
 // A pass that fails leaves the model as imported: optimisation is never a reason to refuse a model that runs.
 // The copy is cheap: constants share their data.
-void EdgeAIEngine::Impl::Optimize(OptLevel level, Graph* graph) {
-  if (level == OptLevel::kNone) return;
+std::string EdgeAIEngine::Impl::Optimize(OptLevel level, Graph* graph) {
+  if (level == OptLevel::kNone) return "";
   Graph original = *graph;
   PassContext pass_context(CpuOpRegistry(), pool);
-  if (!PassManager(level).Run(*graph, pass_context).ok()) *graph = std::move(original);
+  Status status = PassManager(level).Run(*graph, pass_context);
+  if (status.ok()) return "";
+  *graph = std::move(original);
+  return status.ToString();
 }
 
 void EdgeAIEngine::Unload() { impl_->Unload(); }

@@ -95,7 +95,9 @@ void PrintOptimized(const EdgeAIEngine& engine, const std::string& level, std::o
     out << " (imported: " << info.node_count << " nodes after " << info.op_counts.at("Constant")
         << " Constant nodes became constants)";
   }
-  out << "\noptimized ops:\n";
+  out << "\n";
+  if (!info.optimization_error.empty()) out << "optimization abandoned: " << info.optimization_error << "\n";
+  out << "optimized ops:\n";
   for (const auto& [op, count] : ops) out << "  " << op << " " << count << "\n";
   out << "optimized graph:\n";
   for (const std::string& line : engine.DescribeNodes()) out << "  " << line << "\n";

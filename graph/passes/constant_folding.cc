@@ -36,16 +36,27 @@ bool InputsConstant(const Graph& graph, const Node& node) {
   return any;
 }
 
-// Bytes of the outputs when inference already knows all their shapes; -1 when it does not.
-int64_t StaticOutputBytes(const Graph& graph, const Node& node) {
+// Whether inference already knows that the outputs take more than `limit` bytes (without overflowing on
+// absurd shapes).
+bool KnownTooLarge(const Graph& graph, const Node& node, int64_t limit) {
   int64_t total = 0;
   for (int id : node.outputs) {
     if (id < 0) continue;
     const ValueType& t = graph.values[id].type;
-    if (!t.IsFullyKnown() || t.dtype == DataType::kUndefined) return -1;
-    total += t.dims.NumElements() * static_cast<int64_t>(DataTypeSize(t.dtype));
+    if (!t.IsFullyKnown() || t.dtype == DataType::kUndefined) continue;
+    int64_t bytes = static_cast<int64_t>(DataTypeSize(t.dtype));
+    for (int64_t d : t.dims) {
+      if (d == 0) {
+        bytes = 0;
+        break;
+      }
+      if (bytes > limit / d) return true;
+      bytes *= d;
+    }
+    total += bytes;
+    if (total > limit) return true;
   }
-  return total;
+  return false;
 }
 
 class ConstantFoldingPass final : public Pass {
@@ -70,7 +81,14 @@ class ConstantFoldingPass final : public Pass {
   static bool TryFold(Graph& graph, int index, const PassContext& ctx) {
     const Node& node = graph.nodes[index];
     if (!IsFoldableOp(node) || !InputsConstant(graph, node)) return false;
-    if (StaticOutputBytes(graph, node) > ctx.max_folded_bytes) return false;
+    if (node.op_type == "Identity" && node.domain.empty() && node.outputs.size() == 1 && node.outputs[0] >= 0) {
+      // Shares the data instead of copying it (transformer exports repeat weights through Identity nodes).
+      Value& out = graph.values[node.outputs[0]];
+      out.constant = graph.values[node.inputs[0]].constant;
+      out.type = ValueType::Of(out.constant.dtype(), out.constant.shape());
+      return true;
+    }
+    if (KnownTooLarge(graph, node, ctx.max_folded_bytes)) return false;
     std::vector<Tensor> inputs;
     inputs.reserve(node.inputs.size());
     for (int id : node.inputs) inputs.push_back(id < 0 ? Tensor() : graph.values[id].constant);

@@ -10,9 +10,11 @@
 namespace edgeai {
 namespace {
 
+// A one-element constant near `expected` of rank 0 or 1: with x of rank >= 1 it cannot broadcast the result.
 bool IsConstant(const Graph& graph, int value, double expected, double tolerance) {
   double v;
-  return rewrite::ScalarConstant(graph, value, &v) && std::fabs(v - expected) <= tolerance;
+  return rewrite::ScalarConstant(graph, value, &v) && std::fabs(v - expected) <= tolerance &&
+         graph.values[value].constant.rank() <= 1;
 }
 
 bool IsNode(const Graph& graph, int node, const char* op) {
@@ -80,7 +82,9 @@ bool MatchGelu(const Graph& graph, const rewrite::Matcher& m, int erf, GeluMatch
   if (e.inputs.size() != 1 || e.outputs.size() != 1) return false;
   int x = -1;
   int scale = ScaledInput(graph, m, e.inputs[0], &x);
-  if (scale < 0 || x < 0 || graph.values[x].type.dtype != DataType::kFloat32) return false;
+  if (scale < 0 || x < 0) return false;
+  const ValueType& xt = graph.values[x].type;
+  if (xt.dtype != DataType::kFloat32 || !xt.rank_known || xt.dims.rank() == 0) return false;
   int add = m.SoleConsumer(e.outputs[0], "Add");
   if (add < 0 || !IsConstant(graph, rewrite::OtherInput(graph.nodes[add], e.outputs[0]), 1.0, 0)) return false;
   out->nodes = {scale, erf, add};

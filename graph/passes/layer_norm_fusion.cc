@@ -78,9 +78,10 @@ bool MatchLayerNorm(const Graph& graph, const rewrite::Matcher& m, int mean1, La
   int add_eps = m.SoleConsumer(graph.nodes[rm2].outputs[0], "Add");
   if (add_eps < 0) return false;
   double eps;
-  if (!rewrite::ScalarConstant(graph, rewrite::OtherInput(graph.nodes[add_eps], graph.nodes[rm2].outputs[0]), &eps)) {
-    return false;
-  }
+  const int eps_id = rewrite::OtherInput(graph.nodes[add_eps], graph.nodes[rm2].outputs[0]);
+  // A one-element epsilon of higher rank than x would broadcast the output to that rank.
+  if (!rewrite::ScalarConstant(graph, eps_id, &eps)) return false;
+  if (static_cast<int64_t>(graph.values[eps_id].constant.rank()) > rank) return false;
   int sqrt = m.SoleConsumer(graph.nodes[add_eps].outputs[0], "Sqrt");
   if (sqrt < 0 || m.SoleConsumer(graph.nodes[sqrt].outputs[0], "Div") != div) return false;
   if (graph.nodes[div].inputs[1] != graph.nodes[sqrt].outputs[0]) return false;

@@ -64,6 +64,8 @@ struct ModelInfo {
   // ai.onnx) -> number of nodes. Constant nodes of the model are folded into constants at import.
   std::map<std::string, int> optimized_op_counts;
   size_t optimized_node_count = 0;
+  // Why the optimisation passes were abandoned, if they were (the model then runs as imported); else empty.
+  std::string optimization_error;
 };
 
 using NamedTensors = std::map<std::string, Tensor>;

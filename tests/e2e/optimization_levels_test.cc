@@ -66,6 +66,7 @@ void CheckLevels(const std::string& model) {
   CHECK(none.info.optimized_node_count == none.info.node_count);
   for (const char* level : {"basic", "all"}) {
     LevelRun run = RunAt(model, level, inputs);
+    CHECK(run.info.optimization_error.empty());
     CHECK(run.info.optimized_node_count <= none.info.node_count);
     REQUIRE(run.outputs.size() == none.outputs.size());
     for (const auto& [name, expected] : reference) {

@@ -170,8 +170,8 @@ TEST_CASE("fused ops refuse bad activations and biases", "[cpu][fused_ops]") {
   CHECK_THAT(bias.status().message(), Catch::Contains("FusedMatMul node 'test'") && Catch::Contains("bias"));
   Result<Tensor> shapes = Run(Fused("FusedMatMul", "Relu", {}), {a, Random(Shape{3, 3}, 13)});
   CHECK(shapes.status().code() == StatusCode::kInvalidArgument);
-  Result<Tensor> ints = Run(Fused("FusedGemm", "Relu", {}),
-                            {Tensor::FromVector<int64_t>(Shape{1, 1}, {1}), Tensor::FromVector<int64_t>(Shape{1, 1}, {1})});
+  Tensor one = Tensor::FromVector<int64_t>(Shape{1, 1}, {1});
+  Result<Tensor> ints = Run(Fused("FusedGemm", "Relu", {}), {one, one});
   CHECK_FALSE(ints.ok());
 }
 

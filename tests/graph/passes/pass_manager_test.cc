@@ -87,6 +87,7 @@ TEST_CASE("the engine validates optimization_level and reports the optimised gra
   CHECK(info.node_count == 4);
   CHECK(info.op_counts.at("Relu") == 1);
   CHECK(info.optimized_node_count == 1);
+  CHECK(info.optimization_error.empty());
   CHECK(info.optimized_op_counts.at("com.edgeai.FusedConv") == 1);
   std::vector<std::string> nodes = engine.DescribeNodes();
   REQUIRE(nodes.size() == 1);
