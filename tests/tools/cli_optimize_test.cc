@@ -48,7 +48,7 @@ TEST_CASE("info --optimized prints the op counts and nodes after the passes", "[
   CHECK_THAT(plain.out, !Catch::Contains("optimized"));
 }
 
-TEST_CASE("--opt-level takes none, basic or all", "[cli][passes]") {
+TEST_CASE("the opt-level flag takes none, basic or all", "[cli][passes]") {
   Result<RunArgs> run = ParseRunArgs({"m.onnx", "--opt-level", "basic"});
   REQUIRE(run.ok());
   CHECK(run->opt_level == "basic");
