@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "edgeai/engine.h"
+#include "tools/cli_common.h"
 
 namespace edgeai::tools {
 
@@ -63,5 +64,24 @@ int BenchCommand(const std::vector<std::string>& args, std::ostream& out, std::o
 
 // Prints "edgeai: error: invalid_argument: <message>" and `usage`; returns kExitUsage.
 int UsageError(const std::string& message, const char* usage, std::ostream& err);
+
+// The common frame of a command: a parse error is a usage error, --help prints `usage`, otherwise `action`
+// runs on the parsed arguments and its failure is printed after whatever it wrote to `out`.
+template <typename Args, typename Action>
+int RunParsedCommand(const Result<Args>& parsed, const char* usage, Action&& action, std::ostream& out,
+                     std::ostream& err) {
+  if (!parsed.ok()) return UsageError(parsed.status().message(), usage, err);
+  if (parsed->help) {
+    out << usage << "\n";
+    return kExitOk;
+  }
+  Status status = action(*parsed, out);
+  if (!status.ok()) {
+    out.flush();
+    PrintError(status, err);
+    return kExitError;
+  }
+  return kExitOk;
+}
 
 }  // namespace edgeai::tools

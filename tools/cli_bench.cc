@@ -27,27 +27,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kTopNodes = 10;
 
-double MsSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// The value of a flag given as "--flag VALUE" or "--flag=VALUE"; advances `*i` past a separate value.
-Result<std::string> FlagValue(const std::vector<std::string>& args, size_t* i, const std::string& flag) {
-  const std::string& arg = args[*i];
-  if (arg.size() > flag.size() && arg[flag.size()] == '=') return arg.substr(flag.size() + 1);
-  if (*i + 1 >= args.size()) return InvalidArgument(flag + " needs a value");
-  return args[++*i];
-}
-
-Status AddShapeFlag(const std::string& value, BenchArgs* parsed) {
-  EDGEAI_ASSIGN_OR_RETURN(auto name_dims, SplitNameValue(value, "--shape"));
-  EDGEAI_ASSIGN_OR_RETURN(std::vector<int64_t> dims, ParseDims(name_dims.second));
-  if (!parsed->shapes.emplace(name_dims.first, std::move(dims)).second) {
-    return InvalidArgument("--shape given twice for '" + name_dims.first + "'");
-  }
-  return Status::Ok();
-}
-
 bool IsValueFlag(const std::string& flag) {
   static const std::set<std::string> kFlags = {"--shape",    "--threads",  "--batch",
                                                "--warmup",   "--min-runs", "--min-time", "--opt-level"};
@@ -57,7 +36,7 @@ bool IsValueFlag(const std::string& flag) {
 // Parses the value of one of the IsValueFlag options.
 Status ParseValueFlag(const std::string& flag, const std::string& value, BenchArgs* parsed) {
   if (flag == "--shape") {
-    EDGEAI_RETURN_IF_ERROR(AddShapeFlag(value, parsed));
+    EDGEAI_RETURN_IF_ERROR(AddShapeFlag(value, &parsed->shapes));
   } else if (flag == "--threads") {
     EDGEAI_ASSIGN_OR_RETURN(int64_t threads, ParseCount(value, "--threads", 1024));
     parsed->threads = static_cast<int>(threads);
@@ -90,15 +69,7 @@ Result<NamedTensors> GenerateInputs(const EdgeAIEngine& engine, const BenchArgs&
   *batched = false;
   out << "inputs:\n";
   for (const TensorInfo& info : engine.inputs()) {
-    auto dims = args.shapes.find(info.name);
-    bool given = dims != args.shapes.end();
-    EDGEAI_ASSIGN_OR_RETURN(Shape shape, ResolveInputShape(info, given ? &dims->second : nullptr));
-    for (size_t i = 0; !given && i < info.dims.size(); ++i) {
-      if (info.dims[i].value < 0 && IsBatchSymbol(info.dims[i].symbol)) {
-        shape[i] = args.batch;
-        *batched = true;
-      }
-    }
+    EDGEAI_ASSIGN_OR_RETURN(Shape shape, GeneratedInputShape(info, args.shapes, args.batch, batched));
     EDGEAI_ASSIGN_OR_RETURN(Tensor tensor, GenerateInput(info.dtype, shape, &rng));
     out << "  " << info.name << ": " << tensor.Describe() << "\n";
     inputs.emplace(info.name, std::move(tensor));
@@ -250,7 +221,7 @@ Result<BenchArgs> ParseBenchArgs(const std::vector<std::string>& args) {
   BenchArgs parsed;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    std::string flag = arg.substr(0, arg.find('='));
+    std::string flag = FlagName(arg);
     if (arg == "--help" || arg == "-h") {
       parsed.help = true;
     } else if (arg == "--json") {
@@ -260,13 +231,8 @@ Result<BenchArgs> ParseBenchArgs(const std::vector<std::string>& args) {
     } else if (IsValueFlag(flag)) {
       EDGEAI_ASSIGN_OR_RETURN(std::string value, FlagValue(args, &i, flag));
       EDGEAI_RETURN_IF_ERROR(ParseValueFlag(flag, value, &parsed));
-    } else if (!arg.empty() && arg[0] == '-') {
-      return InvalidArgument("unknown option '" + arg + "' for 'bench'");
-    } else if (parsed.model.empty()) {
-      if (arg.empty()) return InvalidArgument("the model path is empty");
-      parsed.model = arg;
     } else {
-      return InvalidArgument("unexpected argument '" + arg + "' (the model is '" + parsed.model + "')");
+      EDGEAI_RETURN_IF_ERROR(SetModelArg(arg, "bench", &parsed.model));
     }
   }
   if (parsed.model.empty() && !parsed.help) return InvalidArgument("'bench' needs a model file");
@@ -274,19 +240,7 @@ Result<BenchArgs> ParseBenchArgs(const std::vector<std::string>& args) {
 }
 
 int BenchCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Result<BenchArgs> parsed = ParseBenchArgs(args);
-  if (!parsed.ok()) return UsageError(parsed.status().message(), kBenchUsage, err);
-  if (parsed->help) {
-    out << kBenchUsage << "\n";
-    return kExitOk;
-  }
-  Status status = Bench(*parsed, out);
-  if (!status.ok()) {
-    out.flush();
-    PrintError(status, err);
-    return kExitError;
-  }
-  return kExitOk;
+  return RunParsedCommand(ParseBenchArgs(args), kBenchUsage, Bench, out, err);
 }
 
 }  // namespace edgeai::tools

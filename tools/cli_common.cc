@@ -92,6 +92,34 @@ Result<int64_t> ParseCount(const std::string& text, const std::string& flag, int
   return value;
 }
 
+std::string FlagName(const std::string& arg) { return arg.substr(0, arg.find('=')); }
+
+Result<std::string> FlagValue(const std::vector<std::string>& args, size_t* i, const std::string& flag) {
+  const std::string& arg = args[*i];
+  if (arg.size() > flag.size() && arg[flag.size()] == '=') return arg.substr(flag.size() + 1);
+  if (*i + 1 >= args.size()) return InvalidArgument(flag + " needs a value");
+  return args[++*i];
+}
+
+Status AddShapeFlag(const std::string& value, std::map<std::string, std::vector<int64_t>>* shapes) {
+  EDGEAI_ASSIGN_OR_RETURN(auto name_dims, SplitNameValue(value, "--shape"));
+  EDGEAI_ASSIGN_OR_RETURN(std::vector<int64_t> dims, ParseDims(name_dims.second));
+  if (!shapes->emplace(name_dims.first, std::move(dims)).second) {
+    return InvalidArgument("--shape given twice for '" + name_dims.first + "'");
+  }
+  return Status::Ok();
+}
+
+Status SetModelArg(const std::string& arg, const std::string& command, std::string* model) {
+  if (!arg.empty() && arg[0] == '-') return InvalidArgument("unknown option '" + arg + "' for '" + command + "'");
+  if (!model->empty()) {
+    return InvalidArgument("unexpected argument '" + arg + "' (the model is '" + *model + "')");
+  }
+  if (arg.empty()) return InvalidArgument("the model path is empty");
+  *model = arg;
+  return Status::Ok();
+}
+
 bool IsBatchSymbol(const std::string& symbol) {
   std::string lower = Lower(symbol);
   return lower == "n" || lower == "batch" || lower == "batch_size" || lower.find("batch") != std::string::npos;
@@ -127,6 +155,20 @@ Result<Shape> ResolveInputShape(const TensorInfo& info, const std::vector<int64_
       return InvalidArgument(where + " (" + info.Describe() + ") has " +
                              (dim.symbol.empty() ? "an unknown " : "a symbolic ") + DimLabel(info, i) +
                              "; give its shape with --shape " + info.name + "=AxBxC");
+    }
+  }
+  return shape;
+}
+
+Result<Shape> GeneratedInputShape(const TensorInfo& info, const std::map<std::string, std::vector<int64_t>>& shapes,
+                                  int64_t batch, bool* batched) {
+  auto dims = shapes.find(info.name);
+  bool given = dims != shapes.end();
+  EDGEAI_ASSIGN_OR_RETURN(Shape shape, ResolveInputShape(info, given ? &dims->second : nullptr));
+  for (size_t i = 0; !given && i < info.dims.size(); ++i) {
+    if (info.dims[i].value < 0 && IsBatchSymbol(info.dims[i].symbol)) {
+      shape[i] = batch;
+      *batched = true;
     }
   }
   return shape;
@@ -273,6 +315,10 @@ void PrintOutputSummary(const std::string& name, const Tensor& tensor, std::ostr
     for (const auto& [index, value] : TopK(tensor, 0, 5)) out << "  " << index << " (" << FormatValue(value) << ")";
     out << "\n";
   }
+}
+
+double MsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
 std::string FormatMs(double ms) {

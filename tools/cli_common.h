@@ -2,6 +2,7 @@
 // generated inputs, output file names and output summaries. Each is a pure function, tested in-process.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <ostream>
@@ -30,6 +31,16 @@ Result<std::vector<int64_t>> ParseDims(const std::string& text);
 // A non-negative decimal integer of at most `max`.
 Result<int64_t> ParseCount(const std::string& text, const std::string& flag, int64_t max);
 
+// The flag name of an argument ("--input" for "--input=x=y").
+std::string FlagName(const std::string& arg);
+// The value of a flag given as "--flag VALUE" or "--flag=VALUE"; advances `*i` past a separate value.
+Result<std::string> FlagValue(const std::vector<std::string>& args, size_t* i, const std::string& flag);
+// Records one "--shape NAME=AxBxC" in `shapes`; an error when NAME was given before.
+Status AddShapeFlag(const std::string& value, std::map<std::string, std::vector<int64_t>>* shapes);
+// The argument that is neither a known flag nor its value: the model path the first time (`*model` empty),
+// otherwise an error; anything that starts with '-' is an unknown option of `command`.
+Status SetModelArg(const std::string& arg, const std::string& command, std::string* model);
+
 // True for symbols that name a batch dimension: "batch", "N", "batch_size" (any case) or containing "batch".
 bool IsBatchSymbol(const std::string& symbol);
 
@@ -37,6 +48,11 @@ bool IsBatchSymbol(const std::string& symbol);
 // dim of the declaration), otherwise the declaration with batch-like symbols set to 1. Other symbolic or
 // unknown dims, and an unknown rank, are errors that name the input and the dim and suggest --shape.
 Result<Shape> ResolveInputShape(const TensorInfo& info, const std::vector<int64_t>* override_dims);
+
+// The shape of an input to generate: ResolveInputShape with `shapes[info.name]` when given; otherwise its
+// batch-like symbolic dims are set to `batch`, and `*batched` is set to true when any dim took it.
+Result<Shape> GeneratedInputShape(const TensorInfo& info, const std::map<std::string, std::vector<int64_t>>& shapes,
+                                  int64_t batch, bool* batched);
 
 // A generated input: standard normal for floating point dtypes, zeros for integers, false for bool, drawn
 // from `rng` in element order.
@@ -69,6 +85,8 @@ std::vector<std::pair<int64_t, double>> TopK(const Tensor& tensor, int64_t row, 
 // Prints the summary lines of one output: "name: dtype[shape]", stats, and top-5 for [N,1000] outputs.
 void PrintOutputSummary(const std::string& name, const Tensor& tensor, std::ostream& out);
 
+// Milliseconds of wall time since `start`.
+double MsSince(std::chrono::steady_clock::time_point start);
 // "12.345" milliseconds, at a precision that suits the magnitude.
 std::string FormatMs(double ms);
 // A message on one line: newlines become "; ".

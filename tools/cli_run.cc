@@ -14,21 +14,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double MsSince(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// The value of a flag given as "--flag VALUE" or "--flag=VALUE"; advances `*i` past a separate value.
-Result<std::string> FlagValue(const std::vector<std::string>& args, size_t* i, const std::string& flag) {
-  const std::string& arg = args[*i];
-  if (arg.size() > flag.size() && arg[flag.size()] == '=') return arg.substr(flag.size() + 1);
-  if (*i + 1 >= args.size()) return InvalidArgument(flag + " needs a value");
-  return args[++*i];
-}
-
-// The flag name of an argument ("--input" for "--input=x=y").
-std::string FlagName(const std::string& arg) { return arg.substr(0, arg.find('=')); }
-
 Status AddInputFlag(const std::string& value, RunArgs* parsed) {
   EDGEAI_ASSIGN_OR_RETURN(auto name_file, SplitNameValue(value, "--input"));
   if (name_file.second.empty()) return InvalidArgument("--input " + value + " has no file name");
@@ -36,15 +21,6 @@ Status AddInputFlag(const std::string& value, RunArgs* parsed) {
     if (name == name_file.first) return InvalidArgument("--input given twice for '" + name + "'");
   }
   parsed->inputs.push_back(std::move(name_file));
-  return Status::Ok();
-}
-
-Status AddShapeFlag(const std::string& value, RunArgs* parsed) {
-  EDGEAI_ASSIGN_OR_RETURN(auto name_dims, SplitNameValue(value, "--shape"));
-  EDGEAI_ASSIGN_OR_RETURN(std::vector<int64_t> dims, ParseDims(name_dims.second));
-  if (!parsed->shapes.emplace(name_dims.first, std::move(dims)).second) {
-    return InvalidArgument("--shape given twice for '" + name_dims.first + "'");
-  }
   return Status::Ok();
 }
 
@@ -93,9 +69,8 @@ Result<NamedTensors> PrepareInputs(const EdgeAIEngine& engine, const RunArgs& ar
       EDGEAI_ASSIGN_OR_RETURN(tensor, ReadInput(info, file->second, args));
       origin = "from " + file->second;
     } else {
-      auto dims = args.shapes.find(info.name);
-      EDGEAI_ASSIGN_OR_RETURN(Shape shape,
-                              ResolveInputShape(info, dims == args.shapes.end() ? nullptr : &dims->second));
+      bool batched = false;  // batch-like dims take 1, as ResolveInputShape gives them
+      EDGEAI_ASSIGN_OR_RETURN(Shape shape, GeneratedInputShape(info, args.shapes, 1, &batched));
       EDGEAI_ASSIGN_OR_RETURN(tensor, GenerateInput(info.dtype, shape, &rng));
       bool floating = info.dtype == DataType::kFloat32 || info.dtype == DataType::kFloat64 ||
                       info.dtype == DataType::kFloat16;
@@ -174,7 +149,7 @@ Result<RunArgs> ParseRunArgs(const std::vector<std::string>& args) {
       EDGEAI_RETURN_IF_ERROR(AddInputFlag(value, &parsed));
     } else if (flag == "--shape") {
       EDGEAI_ASSIGN_OR_RETURN(std::string value, FlagValue(args, &i, flag));
-      EDGEAI_RETURN_IF_ERROR(AddShapeFlag(value, &parsed));
+      EDGEAI_RETURN_IF_ERROR(AddShapeFlag(value, &parsed.shapes));
     } else if (flag == "--output-dir") {
       EDGEAI_ASSIGN_OR_RETURN(parsed.output_dir, FlagValue(args, &i, flag));
       if (parsed.output_dir.empty()) return InvalidArgument("--output-dir needs a folder name");
@@ -185,13 +160,8 @@ Result<RunArgs> ParseRunArgs(const std::vector<std::string>& args) {
     } else if (flag == "--opt-level") {
       EDGEAI_ASSIGN_OR_RETURN(std::string value, FlagValue(args, &i, flag));
       EDGEAI_ASSIGN_OR_RETURN(parsed.opt_level, ParseOptLevelFlag(value));
-    } else if (!arg.empty() && arg[0] == '-') {
-      return InvalidArgument("unknown option '" + arg + "' for 'run'");
-    } else if (parsed.model.empty()) {
-      if (arg.empty()) return InvalidArgument("the model path is empty");
-      parsed.model = arg;
     } else {
-      return InvalidArgument("unexpected argument '" + arg + "' (the model is '" + parsed.model + "')");
+      EDGEAI_RETURN_IF_ERROR(SetModelArg(arg, "run", &parsed.model));
     }
   }
   if (parsed.model.empty() && !parsed.help) return InvalidArgument("'run' needs a model file");
@@ -214,19 +184,7 @@ Status LoadModelTimed(const std::string& path, EdgeAIEngine* engine, double* loa
 }
 
 int RunCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Result<RunArgs> parsed = ParseRunArgs(args);
-  if (!parsed.ok()) return UsageError(parsed.status().message(), kRunUsage, err);
-  if (parsed->help) {
-    out << kRunUsage << "\n";
-    return kExitOk;
-  }
-  Status status = RunModel(*parsed, out);
-  if (!status.ok()) {
-    out.flush();
-    PrintError(status, err);
-    return kExitError;
-  }
-  return kExitOk;
+  return RunParsedCommand(ParseRunArgs(args), kRunUsage, RunModel, out, err);
 }
 
 }  // namespace edgeai::tools

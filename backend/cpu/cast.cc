@@ -260,14 +260,7 @@ class DropoutKernel final : public Kernel {
 
 Status AddDef(OpRegistry& registry, const char* op, int since, int until, std::vector<DataType> types,
               InferFn infer, KernelFactory create) {
-  OpDef def;
-  def.op_type = op;
-  def.since_version = since;
-  def.until_version = until;
-  def.types = std::move(types);
-  def.infer = infer;
-  def.create = create;
-  return registry.Register(std::move(def));
+  return registry.Register(MakeOpDef(op, since, until, std::move(types), infer, create));
 }
 
 }  // namespace

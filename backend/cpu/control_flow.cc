@@ -333,13 +333,7 @@ class LoopKernel : public Kernel {
 };
 
 Status Add(OpRegistry& registry, const char* op, int since, int until, InferFn infer, KernelFactory create) {
-  OpDef def;
-  def.op_type = op;
-  def.since_version = since;
-  def.until_version = until;
-  def.infer = infer;
-  def.create = create;
-  return registry.Register(std::move(def));
+  return registry.Register(MakeOpDef(op, since, until, {}, infer, create));
 }
 
 }  // namespace

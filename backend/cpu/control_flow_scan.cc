@@ -304,7 +304,8 @@ Status CheckStateShape(const KernelContext& ctx, size_t i, const Tensor& next, c
                    " (Scan states keep their shape)");
 }
 
-class ScanKernel : public Kernel {
+// Both Scan forms: the body graph and the arity and axes parsed from the attributes.
+class ScanKernelBase : public Kernel {
  public:
   Status Init(const InferenceContext& ctx) {
     body_ = ctx.attrs().GetGraph("body");
@@ -313,6 +314,13 @@ class ScanKernel : public Kernel {
     return Status::Ok();
   }
 
+ protected:
+  const Subgraph* body_ = nullptr;
+  ScanConfig config_;
+};
+
+class ScanKernel : public ScanKernelBase {
+ public:
   Status Compute(KernelContext& ctx) const override {
     const size_t n = config_.arity.states;
     const size_t m = config_.arity.inputs;
@@ -359,23 +367,12 @@ class ScanKernel : public Kernel {
     for (size_t i = 0; i < n; ++i) EDGEAI_RETURN_IF_ERROR(CopyToOutput(ctx, i, states[i], "state #" + Str(i)));
     return outputs.Finish(*body_, 0, length);
   }
-
- private:
-  const Subgraph* body_ = nullptr;
-  ScanConfig config_;
 };
 
 // Opset 8: every input carries a leading batch axis; each batch entry is scanned on its own, over its own
 // sequence length, and scan outputs are zero-padded to the longest sequence.
-class Scan8Kernel : public Kernel {
+class Scan8Kernel : public ScanKernelBase {
  public:
-  Status Init(const InferenceContext& ctx) {
-    body_ = ctx.attrs().GetGraph("body");
-    if (body_ == nullptr) return ctx.Error("missing graph attribute 'body'");
-    EDGEAI_ASSIGN_OR_RETURN(config_, ParseScan(ctx, *body_));
-    return Status::Ok();
-  }
-
   Status Compute(KernelContext& ctx) const override {
     const size_t n = config_.arity.states;
     const size_t m = config_.arity.inputs;
@@ -447,19 +444,10 @@ class Scan8Kernel : public Kernel {
     }
     return Status::Ok();
   }
-
-  const Subgraph* body_ = nullptr;
-  ScanConfig config_;
 };
 
 Status Add(OpRegistry& registry, int since, int until, KernelFactory create) {
-  OpDef def;
-  def.op_type = "Scan";
-  def.since_version = since;
-  def.until_version = until;
-  def.infer = InferScan;
-  def.create = create;
-  return registry.Register(std::move(def));
+  return registry.Register(MakeOpDef("Scan", since, until, {}, InferScan, create));
 }
 
 }  // namespace

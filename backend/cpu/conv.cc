@@ -184,10 +184,6 @@ void ValidRange(int64_t offset, int64_t stride, int64_t size, int64_t out, int64
   *hi = std::max(*lo, std::min(*hi, out));
 }
 
-void GemmT(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c,
-           const ThreadPool& pool) {
-  Sgemm(s, alpha, a, b, beta, c, pool);
-}
 void GemmT(const GemmShape& s, double alpha, const double* a, const double* b, double beta, double* c,
            const ThreadPool& pool) {
   Dgemm(s, alpha, a, b, beta, c, pool);
@@ -198,6 +194,25 @@ void GemmT(const GemmShape& s, double alpha, const double* a, const double* b, d
 const ThreadPool& SerialPool() {
   static const ThreadPool pool(1);
   return pool;
+}
+
+// One output row's share of an im2col row: d[o] for output columns o in [col, end), reading input row `src`
+// (null: the row is in the padding) at o * sw + off_w, valid for o in [lo, hi).
+template <typename T>
+inline void Im2ColRowPart(const T* src, int64_t sw, int64_t off_w, int64_t lo, int64_t hi, int64_t col,
+                          int64_t end, T* d) {
+  const int64_t a = src ? std::clamp(lo, col, end) : end, b = src ? std::clamp(hi, a, end) : end;
+  for (int64_t o = col; o < a; ++o) d[o] = T(0);
+  if (a == b) {
+  } else if (sw == 1) {
+    std::memcpy(d + a, src + off_w + a, static_cast<size_t>(b - a) * sizeof(T));
+  } else if (sw == 2) {  // a constant stride the compiler vectorises with shuffles
+    const T* s = src + off_w;
+    for (int64_t o = a; o < b; ++o) d[o] = s[2 * o];
+  } else {
+    for (int64_t o = a; o < b; ++o) d[o] = src[o * sw + off_w];
+  }
+  for (int64_t o = b; o < end; ++o) d[o] = T(0);
 }
 
 // Fills columns [j0, j0 + count) of one im2col row: the input values that kernel offset `kidx` of channel
@@ -217,14 +232,24 @@ void Im2ColSegment(const T* x, const ConvProblem& p, int64_t kidx, int64_t j0, i
   const int64_t ow = p.out[last], sw = p.stride[last], off_w = offset[last];
   int64_t lo, hi;
   ValidRange(off_w, sw, p.in[last], ow, &lo, &hi);
-  int64_t pos[kMaxSpatial] = {};  // odometer over the output positions of the outer axes
   int64_t col = j0 % ow;
   int64_t row = j0 / ow;
+  if (n == 2) {
+    // The common case without the odometer: output row `row` reads input row row * stride + offset.
+    for (; count > 0; ++row, col = 0) {
+      const int64_t end = std::min(ow, col + count), ih = row * p.stride[0] + offset[0];
+      Im2ColRowPart<T>(ih >= 0 && ih < p.in[0] ? x + ih * p.in[1] : nullptr, sw, off_w, lo, hi, col, end, dst - col);
+      dst += end - col;
+      count -= end - col;
+    }
+    return;
+  }
+  int64_t pos[kMaxSpatial] = {};  // odometer over the output positions of the outer axes
   for (int64_t i = last - 1; i >= 0; --i) {
     pos[i] = row % p.out[i];
     row /= p.out[i];
   }
-  while (count > 0) {
+  for (; count > 0; col = 0) {
     const int64_t end = std::min(ow, col + count);
     bool inside = true;
     int64_t base = 0;
@@ -234,19 +259,9 @@ void Im2ColSegment(const T* x, const ConvProblem& p, int64_t kidx, int64_t j0, i
       base += in_i * in_stride[i];
     }
     for (int64_t i = last - 1; i >= 0 && ++pos[i] == p.out[i]; --i) pos[i] = 0;
-    T* d = dst - col;  // indexed by output column
-    const int64_t a = inside ? std::clamp(lo, col, end) : end, b = inside ? std::clamp(hi, a, end) : end;
-    std::fill(d + col, d + a, T(0));
-    const T* src = x + base;
-    if (sw == 1) {
-      std::copy(src + a + off_w, src + b + off_w, d + a);
-    } else {
-      for (int64_t o = a; o < b; ++o) d[o] = src[o * sw + off_w];
-    }
-    std::fill(d + b, d + end, T(0));
+    Im2ColRowPart<T>(inside ? x + base : nullptr, sw, off_w, lo, hi, col, end, dst - col);
     dst += end - col;
     count -= end - col;
-    col = 0;
   }
 }
 
@@ -270,15 +285,19 @@ T FillBias(const T* bias, int64_t rows, int64_t cols, T* y) {
   return T(1);
 }
 
-// float32: the GEMM packs its B panels straight from the input (pointwise) or from im2col rows made on demand,
-// so no im2col matrix is ever stored; `packed` holds this group's weights packed at load time, or is null.
+// float32: the GEMM reads B straight from the input (pointwise) or from im2col rows made on demand, so no
+// im2col matrix is ever stored, and adds the bias as it stores Y; `packed` holds this group's weights packed at
+// load time, or is null.
 void ConvGemmF32(const ConvProblem& p, const GemmShape& s, const float* xg, const float* wg,
-                 const SgemmPacked* packed, float beta, float* yg, const ThreadPool& pool) {
+                 const SgemmPacked* packed, const float* bias, float* yg, const ThreadPool& pool) {
   if (p.IsPointwise()) {
     if (packed != nullptr) {
-      SgemmPackedA(*packed, false, s.n, xg, s.ldb, 1.0f, beta, yg, s.ldc, pool);
+      SgemmPackedA(*packed, false, s.n, xg, s.ldb, 1.0f, 0.0f, yg, s.ldc, pool, bias);
     } else {
-      Sgemm(s, 1.0f, wg, xg, beta, yg, pool);
+      auto rows = [&](int64_t k, int64_t j0, int64_t n, float* out) {
+        std::copy(xg + k * s.ldb + j0, xg + k * s.ldb + j0 + n, out);
+      };
+      SgemmRows(s, 1.0f, wg, rows, 0.0f, yg, pool, bias);
     }
     return;
   }
@@ -286,9 +305,9 @@ void ConvGemmF32(const ConvProblem& p, const GemmShape& s, const float* xg, cons
     Im2ColSegment(xg + (k / p.kernel_size) * p.in_size, p, k % p.kernel_size, j0, n, out);
   };
   if (packed != nullptr) {
-    SgemmPackedA(*packed, s.n, rows, 1.0f, beta, yg, s.ldc, pool);
+    SgemmPackedA(*packed, s.n, rows, 1.0f, 0.0f, yg, s.ldc, pool, bias);
   } else {
-    SgemmRows(s, 1.0f, wg, rows, beta, yg, pool);
+    SgemmRows(s, 1.0f, wg, rows, 0.0f, yg, pool, bias);
   }
 }
 
@@ -300,7 +319,7 @@ void ConvItem(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* p
   const int64_t cpg = p.in_per_group(), mpg = p.out_per_group();
   const T* xg = x + (img * p.in_channels + g * cpg) * p.in_size;
   T* yg = y + (img * p.out_channels + g * mpg) * p.out_size;
-  const T beta = FillBias(bias ? bias + g * mpg : nullptr, mpg, p.out_size, yg);
+  const T* bias_g = bias ? bias + g * mpg : nullptr;
   GemmShape s;
   s.m = mpg;
   s.n = p.out_size;
@@ -310,8 +329,9 @@ void ConvItem(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* p
   s.ldc = p.out_size;
   const T* wg = w + g * mpg * s.k;
   if constexpr (std::is_same_v<T, float>) {
-    ConvGemmF32(p, s, xg, wg, packed ? packed + g : nullptr, beta, yg, pool);
+    ConvGemmF32(p, s, xg, wg, packed ? packed + g : nullptr, bias_g, yg, pool);
   } else {
+    const T beta = FillBias(bias_g, mpg, p.out_size, yg);
     if (p.IsPointwise()) {
       GemmT(s, T(1), wg, xg, beta, yg, pool);
       return;
@@ -431,7 +451,7 @@ class ConvKernel : public Kernel {
  public:
   Status Init(const InferenceContext& ctx) {
     EDGEAI_RETURN_IF_ERROR(ParseConvAttrs(ctx, &attrs_));
-    PackWeights(ctx.input_value(1));
+    PackWeights(ctx.input_value(1), OutputPixels(ctx.output(0)));
     return Status::Ok();
   }
 
@@ -464,9 +484,21 @@ class ConvKernel : public Kernel {
   }
 
  private:
+  // The GEMM's N (output positions per image) when inference knows it at load time, else 0.
+  static int64_t OutputPixels(const ValueType& y) {
+    if (!y.rank_known || y.dims.rank() < 3) return 0;
+    int64_t n = 1;
+    for (size_t i = 2; i < y.dims.rank(); ++i) {
+      if (y.dims[i] <= 0) return 0;
+      n *= y.dims[i];
+    }
+    return n;
+  }
+
   // Constant float32 weights are packed once per group for the GEMM ([M/group, C/group * kernel] each),
-  // unless the convolution is depthwise, which runs without a GEMM.
-  void PackWeights(const Tensor* w) {
+  // unless the convolution is depthwise, which runs without a GEMM. Knowing N lets the packing pick the
+  // transposed product for small outputs (7 x 7).
+  void PackWeights(const Tensor* w, int64_t expected_n) {
     if (w == nullptr || w->dtype() != DataType::kFloat32 || w->rank() < 3) return;
     const Shape& wd = w->shape();
     const int64_t group = attrs_.group;
@@ -474,7 +506,7 @@ class ConvKernel : public Kernel {
     const int64_t mpg = wd[0] / group, k = w->NumElements() / wd[0];
     packed_w_.clear();
     for (int64_t g = 0; g < group; ++g) {
-      packed_w_.push_back(PackSgemmA(false, mpg, k, w->data<float>() + g * mpg * k, k));
+      packed_w_.push_back(PackSgemmA(false, mpg, k, w->data<float>() + g * mpg * k, k, expected_n));
     }
     packed_from_ = w->data<float>();
   }

@@ -130,4 +130,46 @@ Status ComputePoolGeometry(const int64_t* input, const int64_t* kernel, size_t n
   return Status::Ok();
 }
 
+Status ParseWindowAndGroup(const AttributeMap& attrs, WindowAttrs* window, int64_t* group) {
+  EDGEAI_RETURN_IF_ERROR(ParseWindowAttrs(attrs, window));
+  *group = attrs.GetInt("group", 1);
+  if (*group < 1) return InvalidArgument("group " + std::to_string(*group) + " must be positive");
+  return Status::Ok();
+}
+
+Status ResolveConvKernel(const std::vector<int64_t>& kernel_shape, const Shape& x, const Shape& w,
+                         const char* w_name, int64_t* input, int64_t* kernel) {
+  const size_t n = x.rank() - 2;
+  if (!kernel_shape.empty() && kernel_shape.size() != n) return InvalidArgument("kernel_shape has the wrong length");
+  for (size_t i = 0; i < n; ++i) {
+    int64_t k = w[i + 2];
+    if (!kernel_shape.empty()) {
+      if (k >= 0 && k != kernel_shape[i]) {
+        return InvalidArgument("kernel_shape does not match " + std::string(w_name) + " " + w.ToString());
+      }
+      k = kernel_shape[i];
+    }
+    kernel[i] = k < 0 ? 1 : k;
+    input[i] = k < 0 ? -1 : x[i + 2];
+  }
+  return Status::Ok();
+}
+
+void SetConvSpatial(const Shape& x, const Shape& w, const WindowAttrs& window, const int64_t* out,
+                    const int64_t* pad_begin, ConvCallGeometry* p) {
+  p->n = x.rank() - 2;
+  p->in_size = p->kernel_size = p->out_size = 1;
+  for (size_t i = 0; i < p->n; ++i) {
+    p->in[i] = x[i + 2];
+    p->kernel[i] = w[i + 2];
+    p->out[i] = out[i];
+    p->stride[i] = window.strides.empty() ? 1 : window.strides[i];
+    p->dilation[i] = window.dilations.empty() ? 1 : window.dilations[i];
+    p->pad[i] = pad_begin[i];
+    p->in_size *= p->in[i];
+    p->kernel_size *= p->kernel[i];
+    p->out_size *= p->out[i];
+  }
+}
+
 }  // namespace edgeai::cpu

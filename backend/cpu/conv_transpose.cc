@@ -26,8 +26,6 @@
 namespace edgeai::cpu {
 namespace {
 
-constexpr size_t kMaxSpatial = 6;  // input rank up to 8, the inline capacity of Shape
-
 struct TransposeAttrs {
   WindowAttrs window;
   std::vector<int64_t> output_padding;
@@ -36,10 +34,8 @@ struct TransposeAttrs {
 };
 
 Status ParseTransposeAttrs(const InferenceContext& ctx, TransposeAttrs* out) {
-  Status s = ParseWindowAttrs(ctx.attrs(), &out->window);
+  Status s = ParseWindowAndGroup(ctx.attrs(), &out->window, &out->group);
   if (!s.ok()) return ctx.Error(s.message());
-  out->group = ctx.attrs().GetInt("group", 1);
-  if (out->group < 1) return ctx.Error("group " + std::to_string(out->group) + " must be positive");
   out->output_padding = ctx.attrs().GetInts("output_padding");
   out->output_shape = ctx.attrs().GetInts("output_shape");
   for (int64_t v : out->output_padding) {
@@ -107,7 +103,7 @@ Status InferTransposeDims(const TransposeAttrs& a, const Shape& x, const Shape& 
                            " must have the same rank >= 3 (N x C x D1 ...)");
   }
   const size_t n = x.rank() - 2;
-  if (n > kMaxSpatial) return InvalidArgument("at most 6 spatial axes are supported");
+  if (n > kMaxConvSpatial) return InvalidArgument("at most 6 spatial axes are supported");
   if (x[1] >= 0 && w[0] >= 0 && x[1] != w[0]) {
     return InvalidArgument("W " + w.ToString() + " must have one filter set per input channel of X " +
                            x.ToString() + " (W dim 0 == C)");
@@ -116,18 +112,8 @@ Status InferTransposeDims(const TransposeAttrs& a, const Shape& x, const Shape& 
     return InvalidArgument("group " + std::to_string(a.group) + " does not divide the " + std::to_string(x[1]) +
                            " input channels");
   }
-  const std::vector<int64_t>& ks = a.window.kernel_shape;
-  if (!ks.empty() && ks.size() != n) return InvalidArgument("kernel_shape has the wrong length");
-  int64_t in[kMaxSpatial], kernel[kMaxSpatial], sizes[kMaxSpatial], pads[kMaxSpatial];
-  for (size_t i = 0; i < n; ++i) {
-    int64_t k = w[i + 2];
-    if (!ks.empty()) {
-      if (k >= 0 && k != ks[i]) return InvalidArgument("kernel_shape does not match W " + w.ToString());
-      k = ks[i];
-    }
-    kernel[i] = k < 0 ? 1 : k;
-    in[i] = k < 0 ? -1 : x[i + 2];
-  }
+  int64_t in[kMaxConvSpatial], kernel[kMaxConvSpatial], sizes[kMaxConvSpatial], pads[kMaxConvSpatial];
+  EDGEAI_RETURN_IF_ERROR(ResolveConvKernel(a.window.kernel_shape, x, w, "W", in, kernel));
   EDGEAI_RETURN_IF_ERROR(TransposeGeometry(a, in, kernel, n, sizes, pads));
   *out = Shape{x[0], w[1] < 0 ? -1 : w[1] * a.group};
   for (size_t i = 0; i < n; ++i) out->push_back(sizes[i]);
@@ -170,34 +156,14 @@ Status InferConvTranspose(InferenceContext& ctx) {
   return Status::Ok();
 }
 
-// The concrete geometry of one call.
-struct TransposeProblem {
-  int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
-  size_t n = 0;
-  int64_t in[kMaxSpatial], kernel[kMaxSpatial], out[kMaxSpatial];
-  int64_t stride[kMaxSpatial], dilation[kMaxSpatial], pad[kMaxSpatial];
-  int64_t in_size = 1, kernel_size = 1, out_size = 1;
-
-  int64_t cpg() const { return in_channels / group; }
-  int64_t mpg() const { return out_channels / group; }
-};
+using TransposeProblem = ConvCallGeometry;
 
 Status BuildProblem(const TransposeAttrs& a, const Shape& x, const Shape& w, TransposeProblem* p) {
   Shape out;
   EDGEAI_RETURN_IF_ERROR(InferTransposeDims(a, x, w, &out));
   const size_t n = x.rank() - 2;
   EDGEAI_RETURN_IF_ERROR(TransposeGeometry(a, x.data() + 2, w.data() + 2, n, p->out, p->pad));
-  p->n = n;
-  p->in_size = p->kernel_size = p->out_size = 1;
-  for (size_t i = 0; i < n; ++i) {
-    p->in[i] = x[i + 2];
-    p->kernel[i] = w[i + 2];
-    p->stride[i] = a.window.strides.empty() ? 1 : a.window.strides[i];
-    p->dilation[i] = a.window.dilations.empty() ? 1 : a.window.dilations[i];
-    p->in_size *= p->in[i];
-    p->kernel_size *= p->kernel[i];
-    p->out_size *= p->out[i];
-  }
+  SetConvSpatial(x, w, a.window, p->out, p->pad, p);
   p->batch = x[0];
   p->in_channels = x[1];
   p->out_channels = out[1];
@@ -220,40 +186,23 @@ const ThreadPool& SerialPool() {
 // Adds the column-matrix row of kernel offset `kidx` (one value per input position) into output plane y.
 template <typename T>
 void Col2ImRow(const T* src, const TransposeProblem& p, int64_t kidx, T* y) {
-  const size_t n = p.n, last = n - 1;
-  int64_t offset[kMaxSpatial], out_stride[kMaxSpatial];
-  int64_t rest = kidx, acc = 1;
-  for (size_t i = n; i-- > 0;) {
-    offset[i] = (rest % p.kernel[i]) * p.dilation[i] - p.pad[i];
-    rest /= p.kernel[i];
-    out_stride[i] = acc;
-    acc *= p.out[i];
-  }
-  const int64_t iw = p.in[last], sw = p.stride[last], off = offset[last], ow = p.out[last];
-  // Input columns j with 0 <= j * sw + off < ow.
-  int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-  int64_t hi = ow - off <= 0 ? 0 : (ow - off - 1) / sw + 1;
-  lo = std::min(lo, iw);
-  hi = std::max(lo, std::min(hi, iw));
-  int64_t pos[kMaxSpatial] = {};
-  const int64_t rows = iw == 0 ? 0 : p.in_size / iw;
-  for (int64_t r = 0; r < rows; ++r, src += iw) {
-    bool inside = true;
-    int64_t base = 0;
-    for (size_t i = 0; i < last; ++i) {
-      const int64_t o = pos[i] * p.stride[i] + offset[i];
-      inside = inside && o >= 0 && o < p.out[i];
-      base += o * out_stride[i];
+  const size_t last = p.n - 1;
+  int64_t offset[kMaxConvSpatial], out_stride[kMaxConvSpatial];
+  KernelTapOffsets(p, kidx, p.out, offset, out_stride);
+  const int64_t iw = p.in[last], sw = p.stride[last], off = offset[last];
+  int64_t lo, hi;  // input columns j with 0 <= j * sw + off < ow
+  TapRange(off, sw, p.out[last], iw, &lo, &hi);
+  ForEachTapRow(p, p.in, p.out, offset, out_stride, [&](bool inside, int64_t base) {
+    if (inside) {
+      T* dst = y + base + off;
+      if (sw == 1) {
+        for (int64_t j = lo; j < hi; ++j) dst[j] += src[j];
+      } else {
+        for (int64_t j = lo; j < hi; ++j) dst[j * sw] += src[j];
+      }
     }
-    for (size_t i = last; i-- > 0 && ++pos[i] == p.in[i];) pos[i] = 0;
-    if (!inside) continue;
-    T* dst = y + base + off;
-    if (sw == 1) {
-      for (int64_t j = lo; j < hi; ++j) dst[j] += src[j];
-    } else {
-      for (int64_t j = lo; j < hi; ++j) dst[j * sw] += src[j];
-    }
-  }
+    src += iw;
+  });
 }
 
 // One (image, group): the product into thread-local scratch, then col2im per output channel.
@@ -293,14 +242,9 @@ void TransposeItem(const TransposeProblem& p, const T* x, const T* w, const T* b
 template <typename T>
 void RunTranspose(const TransposeProblem& p, const T* x, const T* w, const T* bias, T* y, const ThreadPool& pool) {
   if (p.batch == 0 || p.out_channels == 0 || p.out_size == 0) return;
-  const int64_t items = p.batch * p.group;
-  if (items >= 2 * pool.threads()) {
-    pool.ParallelFor(items, 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) TransposeItem(p, x, w, bias, y, i, SerialPool());
-    });
-  } else {
-    for (int64_t i = 0; i < items; ++i) TransposeItem(p, x, w, bias, y, i, pool);
-  }
+  ForEachConvItem(p.batch * p.group, pool, SerialPool(), [&](int64_t item, const ThreadPool& item_pool) {
+    TransposeItem(p, x, w, bias, y, item, item_pool);
+  });
 }
 
 class ConvTransposeKernel : public Kernel {

@@ -10,6 +10,20 @@ namespace edgeai {
 const OpRegistry& CpuOpRegistry();
 
 namespace cpu {
+// An ai.onnx OpDef for opsets [since, until] accepting `types` on input `type_input` (empty: any dtype).
+inline OpDef MakeOpDef(const char* op, int since, int until, std::vector<DataType> types, InferFn infer,
+                       KernelFactory create, int type_input = 0) {
+  OpDef def;
+  def.op_type = op;
+  def.since_version = since;
+  def.until_version = until;
+  def.types = std::move(types);
+  def.type_input = type_input;
+  def.infer = infer;
+  def.create = create;
+  return def;
+}
+
 Status RegisterElementwiseOps(OpRegistry& registry);    // elementwise.cc: Add, Sub, Mul, Div, Pow, Mod, Equal..
 Status RegisterElementwiseUnaryOps(OpRegistry& registry);     // elementwise_unary.cc: Relu..Erf, Clip
 Status RegisterElementwiseVariadicOps(OpRegistry& registry);  // elementwise_variadic.cc: Max, Min, Sum, Mean,

@@ -76,6 +76,14 @@ struct UniqueScratch {
   std::vector<int64_t> by_first;     // groups ordered by first occurrence
 };
 
+// dims as [outer, n, inner] around `axis` (negative counts from the end; already validated by infer).
+void SplitAtAxis(const Shape& dims, int64_t axis_attr, size_t* axis, int64_t* outer, int64_t* n, int64_t* inner) {
+  *axis = static_cast<size_t>(axis_attr < 0 ? axis_attr + static_cast<int64_t>(dims.rank()) : axis_attr);
+  *outer = dims.SizeFromTo(0, *axis);
+  *n = dims[*axis];
+  *inner = dims.SizeFromTo(*axis + 1, dims.rank());
+}
+
 class UniqueKernel : public Kernel {
  public:
   Status Init(const InferenceContext& ctx) {
@@ -90,12 +98,7 @@ class UniqueKernel : public Kernel {
     const Shape& dims = x.shape();
     size_t axis = 0;
     int64_t outer = 1, n = x.NumElements(), inner = 1;
-    if (has_axis_) {
-      axis = static_cast<size_t>(axis_ < 0 ? axis_ + static_cast<int64_t>(dims.rank()) : axis_);
-      outer = dims.SizeFromTo(0, axis);
-      n = dims[axis];
-      inner = dims.SizeFromTo(axis + 1, dims.rank());
-    }
+    if (has_axis_) SplitAtAxis(dims, axis_, &axis, &outer, &n, &inner);
     thread_local UniqueScratch s;
     EDGEAI_RETURN_IF_ERROR(VisitNumericBool(x.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
@@ -272,12 +275,7 @@ class CompressKernel : public Kernel {
     const Shape& dims = x.shape();
     size_t axis = 0;
     int64_t outer = 1, n = x.NumElements(), inner = 1;
-    if (has_axis_) {
-      axis = static_cast<size_t>(axis_ < 0 ? axis_ + static_cast<int64_t>(dims.rank()) : axis_);
-      outer = dims.SizeFromTo(0, axis);
-      n = dims[axis];
-      inner = dims.SizeFromTo(axis + 1, dims.rank());
-    }
+    if (has_axis_) SplitAtAxis(dims, axis_, &axis, &outer, &n, &inner);
     // A shorter condition selects among the leading entries only; a longer one may not select past the end.
     const bool* c = cond.data<bool>();
     const int64_t len = cond.NumElements();

@@ -6,6 +6,7 @@
 #include <xmmintrin.h>
 #endif
 
+#include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/dispatch.h"
 
 namespace edgeai::cpu {
@@ -171,15 +172,7 @@ const std::vector<DataType>& AllFixedSizeTypes() {
 
 Status AddOp(OpRegistry& registry, const char* op_type, int since, int until, std::vector<DataType> types,
              InferFn infer, KernelFactory create, int type_input) {
-  OpDef def;
-  def.op_type = op_type;
-  def.since_version = since;
-  def.until_version = until;
-  def.types = std::move(types);
-  def.type_input = type_input;
-  def.infer = infer;
-  def.create = create;
-  return registry.Register(std::move(def));
+  return registry.Register(MakeOpDef(op_type, since, until, std::move(types), infer, create, type_input));
 }
 
 const std::vector<int64_t>* FindInts(const AttributeMap& attrs, const char* name) {

@@ -73,6 +73,14 @@ class BinaryBase : public Kernel {
   }
 
  protected:
+  // For ops whose two inputs share one dtype: checks that, then allocates the output and plans the broadcast.
+  Status PrepareSameType(KernelContext& ctx, const Tensor& a, const Tensor& b, Tensor** out,
+                         BroadcastPlan* plan) const {
+    if (a.dtype() != b.dtype()) return ctx.Error("inputs " + a.Describe() + " and " + b.Describe() + " differ");
+    EDGEAI_ASSIGN_OR_RETURN(*out, ctx.Output(0));
+    return MakePlan(ctx, a, b, **out, plan);
+  }
+
   Status MakePlan(KernelContext& ctx, const Tensor& a, const Tensor& b, const Tensor& out,
                   BroadcastPlan* plan) const {
     Shape b_shape = b.shape();
@@ -161,10 +169,9 @@ class BinaryKernel final : public BinaryBase {
   Status Compute(KernelContext& ctx) const override {
     const Tensor& a = *ctx.input(0);
     const Tensor& b = *ctx.input(1);
-    if (a.dtype() != b.dtype()) return ctx.Error("inputs " + a.Describe() + " and " + b.Describe() + " differ");
-    EDGEAI_ASSIGN_OR_RETURN(Tensor * out, ctx.Output(0));
+    Tensor* out = nullptr;
     BroadcastPlan plan;
-    EDGEAI_RETURN_IF_ERROR(MakePlan(ctx, a, b, *out, &plan));
+    EDGEAI_RETURN_IF_ERROR(PrepareSameType(ctx, a, b, &out, &plan));
     return VisitTypes<kSet>(a.dtype(), [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
       using O = std::conditional_t<kBoolOut, bool, T>;
@@ -352,10 +359,9 @@ class BitShiftKernel final : public BinaryBase {
   Status Compute(KernelContext& ctx) const override {
     const Tensor& a = *ctx.input(0);
     const Tensor& b = *ctx.input(1);
-    if (a.dtype() != b.dtype()) return ctx.Error("inputs " + a.Describe() + " and " + b.Describe() + " differ");
-    EDGEAI_ASSIGN_OR_RETURN(Tensor * out, ctx.Output(0));
+    Tensor* out = nullptr;
     BroadcastPlan plan;
-    EDGEAI_RETURN_IF_ERROR(MakePlan(ctx, a, b, *out, &plan));
+    EDGEAI_RETURN_IF_ERROR(PrepareSameType(ctx, a, b, &out, &plan));
     return VisitInteger(a.dtype(), [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_unsigned_v<T>) {
@@ -377,14 +383,7 @@ class BitShiftKernel final : public BinaryBase {
 
 Status AddDef(OpRegistry& registry, const char* op, int since, int until, std::vector<DataType> types,
               InferFn infer, KernelFactory create) {
-  OpDef def;
-  def.op_type = op;
-  def.since_version = since;
-  def.until_version = until;
-  def.types = std::move(types);
-  def.infer = infer;
-  def.create = create;
-  return registry.Register(std::move(def));
+  return registry.Register(MakeOpDef(op, since, until, std::move(types), infer, create));
 }
 
 // Registers `op` for opsets [since, 6] (legacy broadcast attributes) and [7, max] (numpy broadcasting); ops

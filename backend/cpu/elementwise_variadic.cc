@@ -216,14 +216,7 @@ class PReluKernel final : public Kernel {
 
 Status AddDef(OpRegistry& registry, const char* op, int since, std::vector<DataType> types, InferFn infer,
               KernelFactory create, int type_input = 0) {
-  OpDef def;
-  def.op_type = op;
-  def.since_version = since;
-  def.types = std::move(types);
-  def.type_input = type_input;
-  def.infer = infer;
-  def.create = create;
-  return registry.Register(std::move(def));
+  return registry.Register(MakeOpDef(op, since, kMaxOpset, std::move(types), infer, create, type_input));
 }
 
 }  // namespace

@@ -64,29 +64,34 @@ class SgemmPacked {
  private:
   friend struct SgemmPackedAccess;  // gemm.cc
   int64_t rows_ = 0, cols_ = 0;
+  int64_t kblock_ = 0;             // K block size of the layout
+  bool transposed_ = false;        // an A laid out for the product C^T = B^T A^T
   const void* kernels_ = nullptr;  // the level's kernel set
   AlignedFloatBuffer data_;
 };
 
-// Packs op(A) [M, K] (trans: A is stored K x M).
-SgemmPacked PackSgemmA(bool trans, int64_t m, int64_t k, const float* a, int64_t lda);
+// Packs op(A) [M, K] (trans: A is stored K x M). `expected_n`, when known (> 0), is the N of the products it
+// will take part in: where N is small and pads the register tile's vectors (Conv's 7 x 7 = 49 output pixels
+// fill 64 lanes), A is laid out for computing C^T = op(B)^T A^T instead, with the tile's vectors along M.
+// Either layout serves any N.
+SgemmPacked PackSgemmA(bool trans, int64_t m, int64_t k, const float* a, int64_t lda, int64_t expected_n = 0);
 // Packs op(B) [K, N] (trans: B is stored N x K).
 SgemmPacked PackSgemmB(bool trans, int64_t k, int64_t n, const float* b, int64_t ldb);
 
-// C[M, N] = alpha * A * op(B) + beta * C with A packed (M and K from it).
+// C[M, N] = alpha * A * op(B) + beta * C (+ row_bias[i] on row i, when given) with A packed (M and K from it).
 void SgemmPackedA(const SgemmPacked& a, bool trans_b, int64_t n, const float* b, int64_t ldb, float alpha,
-                  float beta, float* c, int64_t ldc, const ThreadPool& pool);
+                  float beta, float* c, int64_t ldc, const ThreadPool& pool, const float* row_bias = nullptr);
 // Produces op(B)'s row k, columns [j0, j0 + n), into out[0, n): a B that is cheaper to generate than to store,
 // such as Conv's im2col matrix, which is then packed straight from its source. Called from several threads
 // at once.
 using SgemmRowSource = FunctionRef<void(int64_t k, int64_t j0, int64_t n, float* out)>;
 
-// C[M, N] = alpha * A * B + beta * C with A packed and B from `b_rows`.
+// C[M, N] = alpha * A * B + beta * C (+ row_bias) with A packed and B from `b_rows`.
 void SgemmPackedA(const SgemmPacked& a, int64_t n, SgemmRowSource b_rows, float alpha, float beta, float* c,
-                  int64_t ldc, const ThreadPool& pool);
-// C = alpha * op(A) * B + beta * C with B from `b_rows` (shape.trans_b and shape.ldb are not used).
+                  int64_t ldc, const ThreadPool& pool, const float* row_bias = nullptr);
+// C = alpha * op(A) * B + beta * C (+ row_bias) with B from `b_rows` (shape.trans_b and shape.ldb are not used).
 void SgemmRows(const GemmShape& shape, float alpha, const float* a, SgemmRowSource b_rows, float beta, float* c,
-               const ThreadPool& pool);
+               const ThreadPool& pool, const float* row_bias = nullptr);
 
 // C[M, N] = alpha * op(A) * B + beta * C with B packed (K and N from it).
 void SgemmPackedB(bool trans_a, int64_t m, const float* a, int64_t lda, const SgemmPacked& b, float alpha,

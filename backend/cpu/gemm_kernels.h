@@ -14,31 +14,33 @@
 
 namespace edgeai::cpu::gemm_internal {
 
-// C[rows x cols] = alpha * (Apanel * Bpanel) + beta * C over kb steps, for rows <= MR and cols <= NR; beta == 0
-// ignores what C held (NaN included). Row k of the B panel starts at b + k * ldb: ldb == NR for a packed panel,
+// C[rows x cols] = alpha * (Apanel * Bpanel) + beta * C (+ bias[i] on row i when bias is not null) over kb
+// steps, for rows <= MR and cols <= NR; beta == 0 ignores what C held (NaN included). Row k of the B panel starts at b + k * ldb: ldb == NR for a packed panel,
 // or B's own row stride when it is read in place (then `padded` is false and nothing past column `cols` is read;
 // a packed panel is padded, so whole vectors may be read).
 using MicroKernelFn = void (*)(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, float* c,
-                               int64_t ldc, int rows, int cols, float alpha, float beta);
+                               int64_t ldc, int rows, int cols, float alpha, float beta, const float* bias);
 // Packs rows [0, mb) x k [0, kb) of op(A) (src points at element (0, 0) of the block; trans: A is stored
 // K x M) into MR-row panels at dst.
 using PackAFn = void (*)(bool trans, const float* src, int64_t ld, int64_t mb, int64_t kb, float* dst);
 // Packs k [0, kb) x columns [0, nb) of op(B) (trans: B is stored N x K) into NR-column panels at dst.
 using PackBFn = void (*)(bool trans, const float* src, int64_t ld, int64_t kb, int64_t nb, float* dst);
-// Packs one row of a B block, row[0, nb), into the panels of a block of kb rows (dst: the row's place in the
-// first panel).
-using PackBRowFn = void (*)(const float* row, int64_t nb, int64_t kb, float* dst);
+// C[m x n] = alpha * A * B^T + beta * C with A [m x k] and B [n x k] row-major: dot products of rows, for products
+// with too few rows of A to repay packing B (recurrent cells, one input at a time).
+using DotRowsFn = void (*)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                           int64_t ldb, float* c, int64_t ldc, float alpha, float beta);
 
 struct KernelSet {
   const char* name;
   int mr, nr;
+  int vec;     // floats per vector: the kernel rounds its columns up to whole vectors
   int64_t kc;  // largest K block
   int64_t mc;  // rows of A per block (a multiple of mr)
   int64_t nc;  // columns of B per block (a multiple of nr)
   MicroKernelFn kernel;
   PackAFn pack_a;
   PackBFn pack_b;
-  PackBRowFn pack_b_row;
+  DotRowsFn dot_rows;
 };
 
 // nullptr where the level is not compiled in (non-x86 builds); whether the CPU runs it is the caller's check.

@@ -6,8 +6,6 @@
 #include <immintrin.h>
 
 #include <array>
-#include <cstdlib>
-#include <cstring>
 #include <utility>
 
 #include "backend/cpu/gemm_pack.h"
@@ -19,7 +17,7 @@ namespace {
 
 template <int MR, int NR, int R, int V, bool kMaskB>
 EDGEAI_TARGET_AVX512 void Tile(int64_t kb, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
-                               int cols, float alpha, float beta) {
+                               int cols, float alpha, float beta, const float* bias) {
   const int tail = cols - 16 * (V - 1);  // 1..16 columns in the last vector
   const __mmask16 last = static_cast<__mmask16>(tail >= 16 ? 0xFFFF : (1u << tail) - 1);
   __m512 acc[R][V];
@@ -51,14 +49,70 @@ EDGEAI_TARGET_AVX512 void Tile(int64_t kb, const float* a, const float* b, int64
       const __mmask16 mask = v == V - 1 ? last : static_cast<__mmask16>(0xFFFF);
       __m512 r = _mm512_mul_ps(acc[i][v], va);
       if (beta != 0.0f) r = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, cr + 16 * v), vb, r);
+      if (bias != nullptr) r = _mm512_add_ps(r, _mm512_set1_ps(bias[i]));
       _mm512_mask_storeu_ps(cr + 16 * v, mask, r);
     }
   }
 }
 
+template <int MR>
+EDGEAI_TARGET_AVX512 void PackA(bool trans, const float* src, int64_t ld, int64_t mb, int64_t kb, float* dst) {
+  PackAPanels<MR>(trans, src, ld, mb, kb, dst);
+}
+template <int NR>
+EDGEAI_TARGET_AVX512 void PackB(bool trans, const float* src, int64_t ld, int64_t kb, int64_t nb, float* dst) {
+  PackBPanels<NR>(trans, src, ld, kb, nb, dst);
+}
+
+EDGEAI_TARGET_AVX512 float SumLanes(__m512 v) {
+  // Through memory: the shuffle intrinsics trip GCC 12's -Wmaybe-uninitialized inside its own header.
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, v);
+  const __m256 h = _mm256_add_ps(_mm256_load_ps(lanes), _mm256_load_ps(lanes + 8));
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Rows j..j+R-1 of B against each row of A, R dot products at a time (A's row is loaded once for all R).
+template <int R>
+EDGEAI_TARGET_AVX512 void DotGroup(int64_t m, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                                   float* c, int64_t ldc, float alpha, float beta) {
+  const int64_t kv = k / 16 * 16;
+  const __mmask16 tail = static_cast<__mmask16>((1u << (k - kv)) - 1);
+  for (int64_t i = 0; i < m; ++i, a += lda, c += ldc) {
+    __m512 acc[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+    for (int64_t kk = 0; kk < kv; kk += 16) {
+      const __m512 av = _mm512_loadu_ps(a + kk);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(av, _mm512_loadu_ps(b + r * ldb + kk), acc[r]);
+    }
+    if (kv < k) {
+      const __m512 av = _mm512_maskz_loadu_ps(tail, a + kv);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        acc[r] = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(tail, b + r * ldb + kv), acc[r]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) StoreScaled(SumLanes(acc[r]), alpha, beta, c + r);
+  }
+}
+
+void DotRows(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+             int64_t ldc, float alpha, float beta) {
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) DotGroup<4>(m, k, a, lda, b + j * ldb, ldb, c + j, ldc, alpha, beta);
+  for (; j < n; ++j) DotGroup<1>(m, k, a, lda, b + j * ldb, ldb, c + j, ldc, alpha, beta);
+}
+
 template <int MR, int NV>
 struct Tiles {
-  using Fn = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int, float, float);
+  using Fn = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int, float, float,
+                      const float*);
   template <size_t... I>
   static constexpr std::array<Fn, sizeof...(I)> Make(std::index_sequence<I...>) {
     return {&Tile<MR, NV * 16, static_cast<int>(I / (2 * NV)) + 1, static_cast<int>(I / 2 % NV) + 1,
@@ -67,34 +121,24 @@ struct Tiles {
   static constexpr std::array<Fn, MR * NV * 2> kTable = Make(std::make_index_sequence<MR * NV * 2>());
 
   static void Kernel(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, float* c, int64_t ldc,
-                     int rows, int cols, float alpha, float beta) {
+                     int rows, int cols, float alpha, float beta, const float* bias) {
     const int masked = !padded && cols % 16 != 0;
-    kTable[((rows - 1) * NV + (cols + 15) / 16 - 1) * 2 + masked](kb, a, b, ldb, c, ldc, cols, alpha, beta);
+    kTable[((rows - 1) * NV + (cols + 15) / 16 - 1) * 2 + masked](kb, a, b, ldb, c, ldc, cols, alpha, beta, bias);
   }
 
   static const KernelSet* Set(int64_t kc, int64_t mc_panels, int64_t nc_panels) {
-    static const KernelSet set{"avx512", MR, NV * 16, kc, MR * mc_panels, NV * 16 * nc_panels,
-                               Kernel, PackAPanels<MR>, PackBPanels<NV * 16>,
-                               PackBRow<NV * 16>};
+    static const KernelSet set{"avx512", MR, NV * 16, 16, kc, MR * mc_panels, NV * 16 * nc_panels,
+                               Kernel, PackA<MR>, PackB<NV * 16>, DotRows};
     return &set;
   }
 };
 
 }  // namespace
 
-const KernelSet* Avx512KernelSet() {
-  static const KernelSet* set = [] {
-    const char* tile = std::getenv("EDGEAI_GEMM_TILE");  // TEMP: tuning experiments
-    const char* t = tile ? tile : "14x32";
-    if (!std::strcmp(t, "16x16")) return Tiles<16, 1>::Set(256, 8, 32);
-    if (!std::strcmp(t, "8x48")) return Tiles<8, 3>::Set(256, 16, 11);
-    if (!std::strcmp(t, "12x32")) return Tiles<12, 2>::Set(256, 12, 16);
-    if (!std::strcmp(t, "8x32")) return Tiles<8, 2>::Set(256, 16, 16);
-    if (!std::strcmp(t, "24x16")) return Tiles<24, 1>::Set(256, 6, 32);
-    return Tiles<14, 2>::Set(256, 12, 16);
-  }();
-  return set;
-}
+// 14 x 32: 28 accumulators, two B vectors and the A broadcast fill 31 of the 32 zmm registers; each k step
+// loads 2 vectors and 14 scalars for 28 FMAs. (8 x 32 and 16 x 16 measured no faster even where M = 64 makes
+// 14 rows pad.)
+const KernelSet* Avx512KernelSet() { return Tiles<14, 2>::Set(/*kc=*/256, /*mc_panels=*/12, /*nc_panels=*/16); }
 
 }  // namespace edgeai::cpu::gemm_internal
 

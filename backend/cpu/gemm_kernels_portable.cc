@@ -14,7 +14,7 @@ constexpr int kNr = 16;
 
 template <int R>
 void Tile(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, float* c, int64_t ldc, int cols,
-          float alpha, float beta) {
+          float alpha, float beta, const float* bias) {
   float acc[R][kNr] = {};
   if (padded || cols == kNr) {
     for (int64_t k = 0; k < kb; ++k, a += kMr, b += ldb) {
@@ -37,10 +37,42 @@ void Tile(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, 
     } else {
       for (int j = 0; j < cols; ++j) cr[j] = alpha * acc[i][j] + beta * cr[j];
     }
+    if (bias != nullptr) {
+      for (int j = 0; j < cols; ++j) cr[j] += bias[i];
+    }
   }
 }
 
-using TileFn = void (*)(int64_t, const float*, const float*, int64_t, bool, float*, int64_t, int, float, float);
+void PackA(bool trans, const float* src, int64_t ld, int64_t mb, int64_t kb, float* dst) {
+  PackAPanels<kMr>(trans, src, ld, mb, kb, dst);
+}
+void PackB(bool trans, const float* src, int64_t ld, int64_t kb, int64_t nb, float* dst) {
+  PackBPanels<kNr>(trans, src, ld, kb, nb, dst);
+}
+
+// Eight partial sums per dot product, so that the baseline vector unit can run them side by side.
+void DotRows(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+             int64_t ldc, float alpha, float beta) {
+  constexpr int kLanes = 8;
+  const int64_t kv = k / kLanes * kLanes;
+  for (int64_t i = 0; i < m; ++i) {
+    const float* ar = a + i * lda;
+    for (int64_t j = 0; j < n; ++j) {
+      const float* br = b + j * ldb;
+      float lanes[kLanes] = {};
+      for (int64_t kk = 0; kk < kv; kk += kLanes) {
+        for (int l = 0; l < kLanes; ++l) lanes[l] += ar[kk + l] * br[kk + l];
+      }
+      float sum = 0.0f;
+      for (int l = 0; l < kLanes; ++l) sum += lanes[l];
+      for (int64_t kk = kv; kk < k; ++kk) sum += ar[kk] * br[kk];
+      StoreScaled(sum, alpha, beta, c + i * ldc + j);
+    }
+  }
+}
+
+using TileFn = void (*)(int64_t, const float*, const float*, int64_t, bool, float*, int64_t, int, float, float,
+                        const float*);
 
 template <size_t... I>
 constexpr std::array<TileFn, sizeof...(I)> MakeTiles(std::index_sequence<I...>) {
@@ -49,16 +81,15 @@ constexpr std::array<TileFn, sizeof...(I)> MakeTiles(std::index_sequence<I...>) 
 constexpr std::array<TileFn, kMr> kTiles = MakeTiles(std::make_index_sequence<kMr>());
 
 void Kernel(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, float* c, int64_t ldc, int rows,
-            int cols, float alpha, float beta) {
-  kTiles[rows - 1](kb, a, b, ldb, padded, c, ldc, cols, alpha, beta);
+            int cols, float alpha, float beta, const float* bias) {
+  kTiles[rows - 1](kb, a, b, ldb, padded, c, ldc, cols, alpha, beta, bias);
 }
 
 }  // namespace
 
 const KernelSet* PortableKernelSet() {
-  static const KernelSet set{"portable", kMr, kNr, /*kc=*/256, /*mc=*/kMr * 32, /*nc=*/kNr * 32,
-                             Kernel, PackAPanels<kMr>, PackBPanels<kNr>,
-                               PackBRow<kNr>};
+  static const KernelSet set{"portable", kMr, kNr, /*vec=*/kNr, /*kc=*/256, /*mc=*/kMr * 32, /*nc=*/kNr * 32,
+                             Kernel, PackA, PackB, DotRows};
   return &set;
 }
 

@@ -1,6 +1,6 @@
 // Internal to the SGEMM: the panel packers of gemm_kernels.h's layouts, for a compile-time register tile.
-// Plain C++ (instantiated by each level's file): packing is a small share of the work, and its loops have
-// constant inner trip counts that the compiler vectorises well enough.
+// Plain C++ loops with constant inner trip counts, always inlined: each level's file wraps them in functions
+// with its target attribute, so that they are vectorised for that instruction set.
 #pragma once
 
 #include <algorithm>
@@ -8,8 +8,10 @@
 
 namespace edgeai::cpu::gemm_internal {
 
+#define EDGEAI_GEMM_INLINE inline __attribute__((always_inline))
+
 template <int MR>
-void PackAPanels(bool trans, const float* src, int64_t ld, int64_t mb, int64_t kb, float* dst) {
+EDGEAI_GEMM_INLINE void PackAPanels(bool trans, const float* src, int64_t ld, int64_t mb, int64_t kb, float* dst) {
   for (int64_t i0 = 0; i0 < mb; i0 += MR, dst += MR * kb) {
     const int rows = static_cast<int>(std::min<int64_t>(MR, mb - i0));
     if (trans) {
@@ -39,7 +41,7 @@ void PackAPanels(bool trans, const float* src, int64_t ld, int64_t mb, int64_t k
 }
 
 template <int NR>
-void PackBPanels(bool trans, const float* src, int64_t ld, int64_t kb, int64_t nb, float* dst) {
+EDGEAI_GEMM_INLINE void PackBPanels(bool trans, const float* src, int64_t ld, int64_t kb, int64_t nb, float* dst) {
   const int64_t full = nb / NR;  // whole panels
   const int tail = static_cast<int>(nb - full * NR);
   if (!trans) {
@@ -69,16 +71,9 @@ void PackBPanels(bool trans, const float* src, int64_t ld, int64_t kb, int64_t n
   }
 }
 
-template <int NR>
-void PackBRow(const float* row, int64_t nb, int64_t kb, float* dst) {
-  int64_t j0 = 0;
-  for (; j0 + NR <= nb; j0 += NR, dst += NR * kb) {
-    for (int j = 0; j < NR; ++j) dst[j] = row[j0 + j];
-  }
-  if (j0 < nb) {
-    const int tail = static_cast<int>(nb - j0);
-    for (int j = 0; j < NR; ++j) dst[j] = j < tail ? row[j0 + j] : 0.0f;
-  }
+// C = alpha * value + beta * C, where beta == 0 ignores C.
+EDGEAI_GEMM_INLINE void StoreScaled(float value, float alpha, float beta, float* c) {
+  *c = beta == 0.0f ? alpha * value : alpha * value + beta * *c;
 }
 
 }  // namespace edgeai::cpu::gemm_internal

@@ -504,14 +504,7 @@ Result<std::unique_ptr<Kernel>> CreateChannelNorm(const InferenceContext& ctx) {
 }
 
 OpDef Def(const char* op, int since, int until, InferFn infer, KernelFactory create) {
-  OpDef def;
-  def.op_type = op;
-  def.since_version = since;
-  def.until_version = until;
-  def.types = {DataType::kFloat32, DataType::kFloat64};
-  def.infer = infer;
-  def.create = create;
-  return def;
+  return MakeOpDef(op, since, until, {DataType::kFloat32, DataType::kFloat64}, infer, create);
 }
 
 }  // namespace

@@ -333,13 +333,7 @@ class GlobalPoolKernel : public Kernel {
 };
 
 OpDef Def(const char* op, int since, std::vector<DataType> types, InferFn infer, KernelFactory create) {
-  OpDef def;
-  def.op_type = op;
-  def.since_version = since;
-  def.types = std::move(types);
-  def.infer = infer;
-  def.create = create;
-  return def;
+  return MakeOpDef(op, since, kMaxOpset, std::move(types), infer, create);
 }
 
 }  // namespace

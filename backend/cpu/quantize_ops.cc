@@ -154,7 +154,8 @@ void QuantizeSpans(const X* x, const float* scale, const Q* zp, const AxisSplit&
   });
 }
 
-class QuantizeKernel : public Kernel {
+// What QuantizeLinear and DequantizeLinear share: the axis attribute and the split of x around scale's axis.
+class LinearQuantKernelBase : public Kernel {
  public:
   Status Init(const InferenceContext& ctx) {
     axis_ = ctx.attrs().GetInt("axis", 1);
@@ -162,14 +163,30 @@ class QuantizeKernel : public Kernel {
     return CheckNoBlocks(ctx);
   }
 
+ protected:
+  // Splits x (input 0) by the shape of scale (input 1) and of the optional zero point (input 2).
+  Status SplitByScale(KernelContext& ctx, AxisSplit* split) const {
+    const Tensor* zp = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
+    Status s = ResolveSplit(ctx.input(0)->shape(), ctx.input(1)->shape(), zp ? &zp->shape() : nullptr, axis_,
+                            per_axis_ok_, split);
+    if (!s.ok()) return ctx.Error(s.message());
+    if (ctx.input(1)->dtype() != DataType::kFloat32) return ctx.Error("scale must be float32");
+    return Status::Ok();
+  }
+
+ private:
+  int64_t axis_ = 1;
+  bool per_axis_ok_ = true;
+};
+
+class QuantizeKernel : public LinearQuantKernelBase {
+ public:
   Status Compute(KernelContext& ctx) const override {
     const Tensor& x = *ctx.input(0);
     const Tensor& scale = *ctx.input(1);
     const Tensor* zp = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
     AxisSplit split;
-    Status s = ResolveSplit(x.shape(), scale.shape(), zp ? &zp->shape() : nullptr, axis_, per_axis_ok_, &split);
-    if (!s.ok()) return ctx.Error(s.message());
-    if (scale.dtype() != DataType::kFloat32) return ctx.Error("scale must be float32");
+    EDGEAI_RETURN_IF_ERROR(SplitByScale(ctx, &split));
     EDGEAI_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0));
     if (zp != nullptr && zp->dtype() != y->dtype()) return ctx.Error("zero point dtype differs from the output's");
     return VisitQuantized(y->dtype(), [&](auto qtag) {
@@ -185,10 +202,6 @@ class QuantizeKernel : public Kernel {
       return Status::Ok();
     });
   }
-
- private:
-  int64_t axis_ = 1;
-  bool per_axis_ok_ = true;
 };
 
 // -------------------------------------------------------------------------------------------- DequantizeLinear
@@ -218,22 +231,14 @@ void DequantizeSpans(const X* x, const float* scale, const X* zp, const AxisSpli
   });
 }
 
-class DequantizeKernel : public Kernel {
+class DequantizeKernel : public LinearQuantKernelBase {
  public:
-  Status Init(const InferenceContext& ctx) {
-    axis_ = ctx.attrs().GetInt("axis", 1);
-    per_axis_ok_ = ctx.opset() >= 13;
-    return CheckNoBlocks(ctx);
-  }
-
   Status Compute(KernelContext& ctx) const override {
     const Tensor& x = *ctx.input(0);
     const Tensor& scale = *ctx.input(1);
     const Tensor* zp = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
     AxisSplit split;
-    Status s = ResolveSplit(x.shape(), scale.shape(), zp ? &zp->shape() : nullptr, axis_, per_axis_ok_, &split);
-    if (!s.ok()) return ctx.Error(s.message());
-    if (scale.dtype() != DataType::kFloat32) return ctx.Error("scale must be float32");
+    EDGEAI_RETURN_IF_ERROR(SplitByScale(ctx, &split));
     if (zp != nullptr && zp->dtype() != x.dtype()) return ctx.Error("zero point dtype differs from x's");
     EDGEAI_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0));
     auto run = [&](auto tag) {
@@ -245,10 +250,6 @@ class DequantizeKernel : public Kernel {
     if (x.dtype() == DataType::kInt32) return run(TypeTag<int32_t>{});
     return VisitQuantized(x.dtype(), run);
   }
-
- private:
-  int64_t axis_ = 1;
-  bool per_axis_ok_ = true;
 };
 
 // ---------------------------------------------------------------------------------------- DynamicQuantizeLinear

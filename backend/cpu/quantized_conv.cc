@@ -16,8 +16,6 @@
 namespace edgeai::cpu {
 namespace {
 
-constexpr size_t kMaxSpatial = 6;  // input rank up to 8, the inline capacity of Shape
-
 // Input positions of the two ops.
 struct ConvIndices {
   size_t x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, bias;
@@ -33,10 +31,8 @@ struct QConvAttrs {
 };
 
 Status ParseQConvAttrs(const InferenceContext& ctx, QConvAttrs* out) {
-  Status s = ParseWindowAttrs(ctx.attrs(), &out->window);
+  Status s = ParseWindowAndGroup(ctx.attrs(), &out->window, &out->group);
   if (!s.ok()) return ctx.Error(s.message());
-  out->group = ctx.attrs().GetInt("group", 1);
-  if (out->group < 1) return ctx.Error("group " + std::to_string(out->group) + " must be positive");
   return Status::Ok();
 }
 
@@ -47,25 +43,15 @@ Status InferQConvDims(const QConvAttrs& attrs, const Shape& x, const Shape& w, S
                            " must have the same rank >= 3 (N x C x D1 ...)");
   }
   const size_t n = x.rank() - 2;
-  if (n > kMaxSpatial) return InvalidArgument("at most 6 spatial axes are supported");
+  if (n > kMaxConvSpatial) return InvalidArgument("at most 6 spatial axes are supported");
   const int64_t g = attrs.group;
   if ((x[1] >= 0 && x[1] % g != 0) || (w[0] >= 0 && w[0] % g != 0) ||
       (x[1] >= 0 && w[1] >= 0 && w[1] * g != x[1])) {
     return InvalidArgument("x " + x.ToString() + " and w " + w.ToString() + " do not match group " +
                            std::to_string(g) + " (x channels must be w.shape[1] * group)");
   }
-  const std::vector<int64_t>& ks = attrs.window.kernel_shape;
-  if (!ks.empty() && ks.size() != n) return InvalidArgument("kernel_shape has the wrong length");
-  int64_t input[kMaxSpatial], kernel[kMaxSpatial];
-  for (size_t i = 0; i < n; ++i) {
-    int64_t k = w[i + 2];
-    if (!ks.empty()) {
-      if (k >= 0 && k != ks[i]) return InvalidArgument("kernel_shape does not match w " + w.ToString());
-      k = ks[i];
-    }
-    kernel[i] = k < 0 ? 1 : k;
-    input[i] = k < 0 ? -1 : x[i + 2];
-  }
+  int64_t input[kMaxConvSpatial], kernel[kMaxConvSpatial];
+  EDGEAI_RETURN_IF_ERROR(ResolveConvKernel(attrs.window.kernel_shape, x, w, "w", input, kernel));
   SpatialGeometry geo;
   EDGEAI_RETURN_IF_ERROR(ComputePoolGeometry(input, kernel, n, attrs.window, &geo));
   *out = Shape{x[0], w[0]};
@@ -118,15 +104,7 @@ Status InferQConv(InferenceContext& ctx) {
 }
 
 // The concrete geometry of one call.
-struct QConvProblem {
-  int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
-  size_t n = 0;
-  int64_t in[kMaxSpatial], kernel[kMaxSpatial], out[kMaxSpatial];
-  int64_t stride[kMaxSpatial], dilation[kMaxSpatial], pad[kMaxSpatial];
-  int64_t in_size = 1, kernel_size = 1, out_size = 1;
-
-  int64_t cpg() const { return in_channels / group; }
-  int64_t mpg() const { return out_channels / group; }
+struct QConvProblem : ConvCallGeometry {
   int64_t k() const { return cpg() * kernel_size; }
 };
 
@@ -136,19 +114,7 @@ Status BuildQConvProblem(const QConvAttrs& attrs, const Shape& x, const Shape& w
   const size_t n = x.rank() - 2;
   SpatialGeometry geo;
   EDGEAI_RETURN_IF_ERROR(ComputePoolGeometry(x.data() + 2, w.data() + 2, n, attrs.window, &geo));
-  p->n = n;
-  p->in_size = p->kernel_size = p->out_size = 1;
-  for (size_t i = 0; i < n; ++i) {
-    p->in[i] = x[i + 2];
-    p->kernel[i] = w[i + 2];
-    p->out[i] = geo.output[i];
-    p->stride[i] = attrs.window.strides.empty() ? 1 : attrs.window.strides[i];
-    p->dilation[i] = attrs.window.dilations.empty() ? 1 : attrs.window.dilations[i];
-    p->pad[i] = geo.pad_begin[i];
-    p->in_size *= p->in[i];
-    p->kernel_size *= p->kernel[i];
-    p->out_size *= p->out[i];
-  }
+  SetConvSpatial(x, w, attrs.window, geo.output.data(), geo.pad_begin.data(), p);
   p->batch = x[0];
   p->in_channels = x[1];
   p->out_channels = w[0];
@@ -159,42 +125,23 @@ Status BuildQConvProblem(const QConvAttrs& attrs, const Shape& x, const Shape& w
 // One im2col row: for kernel offset `kidx`, the value x - zp that each output position meets (0 in padding).
 template <typename T>
 void Im2ColRow(const T* x, int32_t zp, const QConvProblem& p, int64_t kidx, uint32_t* dst) {
-  const size_t n = p.n;
-  int64_t offset[kMaxSpatial], in_stride[kMaxSpatial];
-  int64_t rest = kidx, acc = 1;
-  for (size_t i = n; i-- > 0;) {
-    offset[i] = (rest % p.kernel[i]) * p.dilation[i] - p.pad[i];
-    rest /= p.kernel[i];
-    in_stride[i] = acc;
-    acc *= p.in[i];
-  }
-  const size_t last = n - 1;
-  const int64_t ow = p.out[last], sw = p.stride[last], off = offset[last], iw = p.in[last];
-  // Output columns o with 0 <= o * sw + off < iw.
-  int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-  int64_t hi = iw - off <= 0 ? 0 : (iw - off - 1) / sw + 1;
-  lo = std::min(lo, ow);
-  hi = std::max(lo, std::min(hi, ow));
-  int64_t pos[kMaxSpatial] = {};
-  const int64_t rows = ow == 0 ? 0 : p.out_size / ow;
-  for (int64_t r = 0; r < rows; ++r, dst += ow) {
-    bool inside = true;
-    int64_t base = 0;
-    for (size_t i = 0; i < last; ++i) {
-      const int64_t in_i = pos[i] * p.stride[i] + offset[i];
-      inside = inside && in_i >= 0 && in_i < p.in[i];
-      base += in_i * in_stride[i];
-    }
-    for (size_t i = last; i-- > 0 && ++pos[i] == p.out[i];) pos[i] = 0;
+  const size_t last = p.n - 1;
+  int64_t offset[kMaxConvSpatial], in_stride[kMaxConvSpatial];
+  KernelTapOffsets(p, kidx, p.in, offset, in_stride);
+  const int64_t ow = p.out[last], sw = p.stride[last], off = offset[last];
+  int64_t lo, hi;  // output columns o with 0 <= o * sw + off < iw
+  TapRange(off, sw, p.in[last], ow, &lo, &hi);
+  ForEachTapRow(p, p.out, p.in, offset, in_stride, [&](bool inside, int64_t base) {
     if (!inside) {
       std::fill(dst, dst + ow, 0u);
-      continue;
+    } else {
+      const T* src = x + base + off;
+      std::fill(dst, dst + lo, 0u);
+      for (int64_t o = lo; o < hi; ++o) dst[o] = static_cast<uint32_t>(static_cast<int32_t>(src[o * sw]) - zp);
+      std::fill(dst + hi, dst + ow, 0u);
     }
-    const T* src = x + base + off;
-    std::fill(dst, dst + lo, 0u);
-    for (int64_t o = lo; o < hi; ++o) dst[o] = static_cast<uint32_t>(static_cast<int32_t>(src[o * sw]) - zp);
-    std::fill(dst + hi, dst + ow, 0u);
-  }
+    dst += ow;
+  });
 }
 
 // Weights [M, K] as int32 with each output channel's zero point subtracted.
@@ -263,14 +210,9 @@ template <typename X, typename Y>
 void RunQConv(const QConvProblem& p, const X* x, int32_t x_zp, const uint32_t* w, const Requant* rq, Y* y,
               const ThreadPool& pool) {
   if (p.batch == 0 || p.out_channels == 0 || p.out_size == 0) return;
-  const int64_t items = p.batch * p.group;
-  if (items >= 2 * pool.threads()) {
-    pool.ParallelFor(items, 1, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) ConvItem(p, x, x_zp, w, rq, y, i, QuantSerialPool());
-    });
-  } else {
-    for (int64_t i = 0; i < items; ++i) ConvItem(p, x, x_zp, w, rq, y, i, pool);
-  }
+  ForEachConvItem(p.batch * p.group, pool, QuantSerialPool(), [&](int64_t item, const ThreadPool& item_pool) {
+    ConvItem(p, x, x_zp, w, rq, y, item, item_pool);
+  });
 }
 
 template <const ConvIndices& kIdx>

@@ -492,23 +492,12 @@ class ArgKernel : public Kernel {
   bool last_ = false;
 };
 
-OpDef Def(const char* op, int since, int until, std::vector<DataType> types, InferFn infer, KernelFactory create) {
-  OpDef def;
-  def.op_type = op;
-  def.since_version = since;
-  def.until_version = until;
-  def.types = std::move(types);
-  def.infer = infer;
-  def.create = create;
-  return def;
-}
-
 template <ReduceKind K>
 Status RegisterReduce(OpRegistry& registry, const char* op, const std::vector<DataType>& types) {
   // axes moved from attribute to input at opset 13 for ReduceSum and 18 for the others.
   const int split = std::string_view(op) == "ReduceSum" ? 13 : 18;
-  EDGEAI_RETURN_IF_ERROR(registry.Register(Def(op, 1, split - 1, types, InferReduce, CreateReduce<K>)));
-  return registry.Register(Def(op, split, kMaxOpset, types, InferReduce, CreateReduce<K>));
+  EDGEAI_RETURN_IF_ERROR(registry.Register(MakeOpDef(op, 1, split - 1, types, InferReduce, CreateReduce<K>)));
+  return registry.Register(MakeOpDef(op, split, kMaxOpset, types, InferReduce, CreateReduce<K>));
 }
 
 }  // namespace
@@ -532,8 +521,10 @@ Status RegisterReduceOps(OpRegistry& registry) {
   // ArgMax/ArgMin: select_last_index (12) defaults to the earlier behaviour; one definition covers 1..max.
   std::vector<DT> all = minmax;
   all.insert(all.end(), {DT::kInt16, DT::kUint16});
-  EDGEAI_RETURN_IF_ERROR(registry.Register(Def("ArgMax", 1, kMaxOpset, all, InferArg, MakeKernel<ArgKernel<true>>)));
-  EDGEAI_RETURN_IF_ERROR(registry.Register(Def("ArgMin", 1, kMaxOpset, all, InferArg, MakeKernel<ArgKernel<false>>)));
+  EDGEAI_RETURN_IF_ERROR(
+      registry.Register(MakeOpDef("ArgMax", 1, kMaxOpset, all, InferArg, MakeKernel<ArgKernel<true>>)));
+  EDGEAI_RETURN_IF_ERROR(
+      registry.Register(MakeOpDef("ArgMin", 1, kMaxOpset, all, InferArg, MakeKernel<ArgKernel<false>>)));
   return Status::Ok();
 }
 

@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "tests/backend/cpu/data_movement_test_util.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 using namespace edgeai::test;

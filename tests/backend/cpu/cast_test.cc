@@ -10,27 +10,22 @@
 #include "backend/cpu/cpu_ops.h"
 #include "backend/op_runner.h"
 #include "backend/thread_pool.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 
 namespace {
 
+using test::TypedValues;
+
 Result<std::vector<Tensor>> RunCastOp(const std::string& op, const std::vector<Tensor>& inputs, int opset,
                                       const AttributeMap& attrs, size_t outputs = 1) {
-  static ThreadPool pool(2);
-  SingleOp single;
-  single.op_type = op;
-  single.opset = opset;
-  single.attrs = attrs;
-  return RunSingleOp(CpuOpRegistry(), single, inputs, outputs, pool);
+  return test::RunOp(op, opset, attrs, inputs, outputs);
 }
 
 AttributeMap To(DataType type) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = static_cast<int64_t>(type);
   AttributeMap attrs;
-  attrs.Set("to", a);
+  attrs.Set("to", test::IntAttr(static_cast<int64_t>(type)));
   return attrs;
 }
 
@@ -39,12 +34,6 @@ Tensor Cast(const Tensor& x, DataType type, int opset = 13) {
   INFO(result.status().ToString());
   REQUIRE(result.ok());
   return result.value()[0];
-}
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  REQUIRE(t.dtype() == DataTypeOf<T>::value);
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.NumElements());
 }
 
 // Element i of any castable tensor, as a double (half types decoded).
@@ -99,10 +88,10 @@ TEST_CASE("Cast converts every pair of dtypes", "[cpu][cast]") {
 
 TEST_CASE("Cast follows numpy for floats, bools and wrapping", "[cpu][cast]") {
   Tensor f = Tensor::FromVector<float>(Shape{6}, {300.0f, -1.0f, 1.7f, -1.7f, 2.5f, -0.5f});
-  CHECK(Values<int32_t>(Cast(f, DataType::kInt32)) == std::vector<int32_t>{300, -1, 1, -1, 2, 0});
-  CHECK(Values<uint8_t>(Cast(f, DataType::kUint8)) == std::vector<uint8_t>{44, 255, 1, 255, 2, 0});
-  CHECK(Values<int64_t>(Cast(f, DataType::kInt64)) == std::vector<int64_t>{300, -1, 1, -1, 2, 0});
-  CHECK(Values<int8_t>(Cast(Tensor::FromVector<int32_t>(Shape{2}, {300, -129}), DataType::kInt8)) ==
+  CHECK(TypedValues<int32_t>(Cast(f, DataType::kInt32)) == std::vector<int32_t>{300, -1, 1, -1, 2, 0});
+  CHECK(TypedValues<uint8_t>(Cast(f, DataType::kUint8)) == std::vector<uint8_t>{44, 255, 1, 255, 2, 0});
+  CHECK(TypedValues<int64_t>(Cast(f, DataType::kInt64)) == std::vector<int64_t>{300, -1, 1, -1, 2, 0});
+  CHECK(TypedValues<int8_t>(Cast(Tensor::FromVector<int32_t>(Shape{2}, {300, -129}), DataType::kInt8)) ==
         std::vector<int8_t>{44, 127});
 
   const float nan = std::numeric_limits<float>::quiet_NaN();
@@ -113,17 +102,18 @@ TEST_CASE("Cast follows numpy for floats, bools and wrapping", "[cpu][cast]") {
   Tensor huge = Tensor::FromVector<double>(Shape{3}, {nan, 1e30, -1e30});
   CHECK(Cast(huge, DataType::kInt64).NumElements() == 3);
   CHECK(Cast(huge, DataType::kUint64).NumElements() == 3);
-  CHECK(Values<uint64_t>(Cast(Tensor::FromVector<double>(Shape{1}, {1.8e19}), DataType::kUint64))[0] ==
+  CHECK(TypedValues<uint64_t>(Cast(Tensor::FromVector<double>(Shape{1}, {1.8e19}), DataType::kUint64))[0] ==
         18000000000000000000ull);
 
   Tensor half = Cast(Tensor::FromVector<float>(Shape{3}, {1.0f / 3.0f, 65504.0f, 1e6f}), DataType::kFloat16);
   Tensor back = Cast(half, DataType::kFloat32);
-  CHECK(Values<float>(back)[0] == Approx(1.0f / 3.0f).epsilon(1e-3));
-  CHECK(Values<float>(back)[1] == 65504.0f);
-  CHECK(std::isinf(Values<float>(back)[2]));
+  CHECK(TypedValues<float>(back)[0] == Approx(1.0f / 3.0f).epsilon(1e-3));
+  CHECK(TypedValues<float>(back)[1] == 65504.0f);
+  CHECK(std::isinf(TypedValues<float>(back)[2]));
   Tensor d = Cast(Tensor::FromVector<double>(Shape{1}, {0.1}), DataType::kFloat32);
-  CHECK(Values<float>(d)[0] == 0.1f);
-  CHECK(Values<float>(Cast(Tensor::FromVector<int64_t>(Shape{1}, {1 << 24}), DataType::kFloat32))[0] == 16777216.0f);
+  CHECK(TypedValues<float>(d)[0] == 0.1f);
+  CHECK(TypedValues<float>(Cast(Tensor::FromVector<int64_t>(Shape{1}, {1 << 24}), DataType::kFloat32))[0] ==
+        16777216.0f);
 }
 
 TEST_CASE("Cast accepts the opset-1 string form and rejects bad targets", "[cpu][cast]") {
@@ -134,7 +124,7 @@ TEST_CASE("Cast accepts the opset-1 string form and rejects bad targets", "[cpu]
   attrs.Set("to", name);
   auto ok = RunCastOp("Cast", {Tensor::FromVector<float>(Shape{2}, {2.9f, -2.9f})}, 1, attrs);
   REQUIRE(ok.ok());
-  CHECK(Values<int64_t>(ok.value()[0]) == std::vector<int64_t>{2, -2});
+  CHECK(TypedValues<int64_t>(ok.value()[0]) == std::vector<int64_t>{2, -2});
 
   name.s = "QUATERNION";
   attrs.Set("to", name);
@@ -154,7 +144,7 @@ TEST_CASE("CastLike takes the dtype of its second input", "[cpu][cast]") {
   Tensor x = Tensor::FromVector<float>(Shape{3}, {1.9f, -0.5f, 0.0f});
   auto out = RunCastOp("CastLike", {x, Tensor::FromVector<int32_t>(Shape{1}, {0})}, 15, {});
   REQUIRE(out.ok());
-  CHECK(Values<int32_t>(out.value()[0]) == std::vector<int32_t>{1, 0, 0});
+  CHECK(TypedValues<int32_t>(out.value()[0]) == std::vector<int32_t>{1, 0, 0});
   CHECK_FALSE(RunCastOp("CastLike", {x}, 15, {}).ok());
 }
 
@@ -162,7 +152,7 @@ TEST_CASE("Identity copies any dtype", "[cpu][cast]") {
   Tensor x = Tensor::FromVector<int64_t>(Shape{2, 2}, {1, -2, 3, -4});
   auto out = RunCastOp("Identity", {x}, 16, {});
   REQUIRE(out.ok());
-  CHECK(Values<int64_t>(out.value()[0]) == Values<int64_t>(x));
+  CHECK(TypedValues<int64_t>(out.value()[0]) == TypedValues<int64_t>(x));
   CHECK(out.value()[0].raw_data() != x.raw_data());
   CHECK_FALSE(RunCastOp("Identity", {Tensor()}, 16, {}).ok());
   Tensor empty = Tensor::FromVector<float>(Shape{0, 2}, {});
@@ -176,13 +166,13 @@ TEST_CASE("Dropout is the identity at inference", "[cpu][cast]") {
   Tensor x = Tensor::FromVector<float>(Shape{3}, {1.0f, -2.0f, 3.0f});
   auto v7 = RunCastOp("Dropout", {x}, 7, {}, 2);
   REQUIRE(v7.ok());
-  CHECK(Values<float>(v7.value()[0]) == Values<float>(x));
-  CHECK(Values<float>(v7.value()[1]) == std::vector<float>(3, 1.0f));  // mask had the data's dtype then
+  CHECK(TypedValues<float>(v7.value()[0]) == TypedValues<float>(x));
+  CHECK(TypedValues<float>(v7.value()[1]) == std::vector<float>(3, 1.0f));  // mask had the data's dtype then
 
   Tensor no = Tensor::Scalar<bool>(false), yes = Tensor::Scalar<bool>(true);
   auto v13 = RunCastOp("Dropout", {x, Tensor::Scalar<float>(0.3f), no}, 13, {}, 2);
   REQUIRE(v13.ok());
-  CHECK(Values<float>(v13.value()[0]) == Values<float>(x));
+  CHECK(TypedValues<float>(v13.value()[0]) == TypedValues<float>(x));
   const Tensor& mask = v13.value()[1];
   REQUIRE(mask.dtype() == DataType::kBool);
   CHECK(std::vector<bool>(mask.data<bool>(), mask.data<bool>() + 3) == std::vector<bool>(3, true));

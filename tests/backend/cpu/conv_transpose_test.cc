@@ -7,29 +7,15 @@
 #include "backend/cpu/cpu_ops.h"
 #include "backend/op_runner.h"
 #include "backend/thread_pool.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 
 namespace {
 
-Attribute Ints(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute Int(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-Attribute Str(std::string s) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = std::move(s);
-  return a;
-}
+using test::IntAttr;
+using test::IntsAttr;
+using test::StringAttr;
 
 struct Case {
   std::vector<int64_t> x_dims, w_dims;
@@ -43,13 +29,13 @@ SingleOp MakeOp(const Case& c) {
   SingleOp op;
   op.op_type = "ConvTranspose";
   op.opset = 11;
-  if (c.group != 1) op.attrs.Set("group", Int(c.group));
-  if (!c.strides.empty()) op.attrs.Set("strides", Ints(c.strides));
-  if (!c.dilations.empty()) op.attrs.Set("dilations", Ints(c.dilations));
-  if (!c.pads.empty()) op.attrs.Set("pads", Ints(c.pads));
-  if (!c.output_padding.empty()) op.attrs.Set("output_padding", Ints(c.output_padding));
-  if (!c.output_shape.empty()) op.attrs.Set("output_shape", Ints(c.output_shape));
-  if (!c.auto_pad.empty()) op.attrs.Set("auto_pad", Str(c.auto_pad));
+  if (c.group != 1) op.attrs.Set("group", IntAttr(c.group));
+  if (!c.strides.empty()) op.attrs.Set("strides", IntsAttr(c.strides));
+  if (!c.dilations.empty()) op.attrs.Set("dilations", IntsAttr(c.dilations));
+  if (!c.pads.empty()) op.attrs.Set("pads", IntsAttr(c.pads));
+  if (!c.output_padding.empty()) op.attrs.Set("output_padding", IntsAttr(c.output_padding));
+  if (!c.output_shape.empty()) op.attrs.Set("output_shape", IntsAttr(c.output_shape));
+  if (!c.auto_pad.empty()) op.attrs.Set("auto_pad", StringAttr(c.auto_pad));
   return op;
 }
 
@@ -209,14 +195,14 @@ TEST_CASE("ConvTranspose shape inference handles unknown dims at load time", "[c
   auto def = CpuOpRegistry().Find("", "ConvTranspose", 11, {DataType::kFloat32, DataType::kFloat32});
   REQUIRE(def.ok());
   AttributeMap attrs;
-  attrs.Set("strides", Ints({2, 2}));
+  attrs.Set("strides", IntsAttr({2, 2}));
   ValueType x = ValueType::Of(DataType::kFloat32, Shape{-1, 3, 10, -1});
   ValueType w = ValueType::Of(DataType::kFloat32, Shape{3, 4, 3, 3});
   InferenceContext ctx("c", "ConvTranspose", 11, attrs, {&x, &w}, {nullptr, nullptr}, 1);
   REQUIRE((*def)->infer(ctx).ok());
   CHECK(ctx.output(0).dims == Shape{-1, 4, 21, -1});
 
-  attrs.Set("output_shape", Ints({20, 30}));
+  attrs.Set("output_shape", IntsAttr({20, 30}));
   InferenceContext ctx2("c", "ConvTranspose", 11, attrs, {&x, &w}, {nullptr, nullptr}, 1);
   REQUIRE((*def)->infer(ctx2).ok());
   CHECK(ctx2.output(0).dims == Shape{-1, 4, 20, 30});

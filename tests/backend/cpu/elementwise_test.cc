@@ -12,38 +12,20 @@
 #include "backend/cpu/cpu_ops.h"
 #include "backend/op_runner.h"
 #include "backend/thread_pool.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 
 namespace {
 
-Attribute IntAttr(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-Attribute FloatAttr(float v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = v;
-  return a;
-}
-Attribute StringAttr(const std::string& v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = v;
-  return a;
-}
+using test::FloatAttr;
+using test::IntAttr;
+using test::StringAttr;
+using test::TypedValues;
 
 Result<std::vector<Tensor>> Run(const std::string& op, const std::vector<Tensor>& inputs, int opset = 17,
                                 const AttributeMap& attrs = {}, size_t outputs = 1) {
-  static ThreadPool pool(2);
-  SingleOp single;
-  single.op_type = op;
-  single.opset = opset;
-  single.attrs = attrs;
-  return RunSingleOp(CpuOpRegistry(), single, inputs, outputs, pool);
+  return test::RunOp(op, opset, attrs, inputs, outputs);
 }
 
 // The single output of a run that must succeed.
@@ -53,12 +35,6 @@ Tensor RunOk(const std::string& op, const std::vector<Tensor>& inputs, int opset
   INFO(op << ": " << result.status().ToString());
   REQUIRE(result.ok());
   return result.value()[0];
-}
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  REQUIRE(t.dtype() == DataTypeOf<T>::value);
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.NumElements());
 }
 
 std::vector<bool> Bools(const Tensor& t) {
@@ -186,23 +162,23 @@ TEST_CASE("Broadcasting large tensors in parallel matches the reference", "[cpu]
 
 TEST_CASE("Integer arithmetic: truncating division, wrapping, division by zero", "[cpu][elementwise]") {
   auto q = RunOk("Div", {Make<int64_t>({4}, {-7, 7, -7, 7}), Make<int64_t>({4}, {2, 2, -2, -2})});
-  CHECK(Values<int64_t>(q) == std::vector<int64_t>{-3, 3, 3, -3});
+  CHECK(TypedValues<int64_t>(q) == std::vector<int64_t>{-3, 3, 3, -3});
   const int64_t kMin = std::numeric_limits<int64_t>::min();
   auto wrap = RunOk("Div", {Make<int64_t>({1}, {kMin}), Make<int64_t>({}, {-1})});
-  CHECK(Values<int64_t>(wrap) == std::vector<int64_t>{kMin});
+  CHECK(TypedValues<int64_t>(wrap) == std::vector<int64_t>{kMin});
   auto q32 = RunOk("Div", {Make<int32_t>({2, 2}, {9, -9, 100, 1}), Make<int32_t>({2}, {4, 3})});
-  CHECK(Values<int32_t>(q32) == std::vector<int32_t>{2, -3, 25, 0});
+  CHECK(TypedValues<int32_t>(q32) == std::vector<int32_t>{2, -3, 25, 0});
   auto u8 = RunOk("Mul", {Make<uint8_t>({2}, {200, 3}), Make<uint8_t>({}, {2})});
-  CHECK(Values<uint8_t>(u8) == std::vector<uint8_t>{144, 6});
+  CHECK(TypedValues<uint8_t>(u8) == std::vector<uint8_t>{144, 6});
   auto shape_math = RunOk("Add", {Make<int64_t>({3}, {1, 3, 224}), Make<int64_t>({1}, {-1})});
-  CHECK(Values<int64_t>(shape_math) == std::vector<int64_t>{0, 2, 223});
+  CHECK(TypedValues<int64_t>(shape_math) == std::vector<int64_t>{0, 2, 223});
 
   auto by_zero = Run("Div", {Make<int64_t>({2}, {1, 2}), Make<int64_t>({2}, {1, 0})});
   REQUIRE_FALSE(by_zero.ok());
   CHECK(by_zero.status().message().find("Div node 'test'") != std::string::npos);
   CHECK(by_zero.status().message().find("division by zero") != std::string::npos);
   auto float_zero = RunOk("Div", {Make<float>({2}, {1, -1}), Make<float>({}, {0})});
-  CHECK(std::isinf(Values<float>(float_zero)[0]));
+  CHECK(std::isinf(TypedValues<float>(float_zero)[0]));
 }
 
 TEST_CASE("Binary ops reject bad shapes and dtypes", "[cpu][elementwise]") {
@@ -238,13 +214,13 @@ TEST_CASE("Opset 1-6 binary ops honour broadcast and axis", "[cpu][elementwise]"
 TEST_CASE("Mod follows fmod semantics", "[cpu][elementwise]") {
   Tensor a = Make<int64_t>({6}, {-4, 7, 5, 4, -7, 8});
   Tensor b = Make<int64_t>({6}, {2, -3, 8, -2, 3, 5});
-  CHECK(Values<int64_t>(RunOk("Mod", {a, b})) == std::vector<int64_t>{0, -2, 5, 0, 2, 3});
+  CHECK(TypedValues<int64_t>(RunOk("Mod", {a, b})) == std::vector<int64_t>{0, -2, 5, 0, 2, 3});
   AttributeMap fmod;
   fmod.Set("fmod", IntAttr(1));
-  CHECK(Values<int64_t>(RunOk("Mod", {a, b}, 13, fmod)) == std::vector<int64_t>{0, 1, 5, 0, -1, 3});
+  CHECK(TypedValues<int64_t>(RunOk("Mod", {a, b}, 13, fmod)) == std::vector<int64_t>{0, 1, 5, 0, -1, 3});
   Tensor x = Make<float>({4}, {-4.3f, 7.2f, 5.0f, -1.5f});
   Tensor y = Make<float>({4}, {2.1f, -3.4f, 3.0f, -0.7f});
-  std::vector<float> r = Values<float>(RunOk("Mod", {x, y}, 13, fmod));
+  std::vector<float> r = TypedValues<float>(RunOk("Mod", {x, y}, 13, fmod));
   CHECK(r[0] == Approx(-0.1f).margin(1e-5));
   CHECK(r[1] == Approx(0.4f).margin(1e-5));
   CHECK(r[2] == 2.0f);
@@ -262,19 +238,19 @@ TEST_CASE("Mod follows fmod semantics", "[cpu][elementwise]") {
 
 TEST_CASE("Pow mixes base and exponent dtypes", "[cpu][elementwise]") {
   Tensor x = Make<float>({4}, {1.5f, -2.0f, 3.0f, 0.0f});
-  CHECK(Values<float>(RunOk("Pow", {x, Make<float>({}, {2.0f})})) == std::vector<float>{2.25f, 4.0f, 9.0f, 0.0f});
-  CHECK(Values<float>(RunOk("Pow", {x, Make<int64_t>({}, {3})})) ==
+  CHECK(TypedValues<float>(RunOk("Pow", {x, Make<float>({}, {2.0f})})) == std::vector<float>{2.25f, 4.0f, 9.0f, 0.0f});
+  CHECK(TypedValues<float>(RunOk("Pow", {x, Make<int64_t>({}, {3})})) ==
         std::vector<float>{3.375f, -8.0f, 27.0f, 0.0f});
   std::vector<float> roots =
-      Values<float>(RunOk("Pow", {Make<float>({2}, {4.0f, 2.0f}), Make<float>({2}, {0.5f, -1.0f})}));
+      TypedValues<float>(RunOk("Pow", {Make<float>({2}, {4.0f, 2.0f}), Make<float>({2}, {0.5f, -1.0f})}));
   CHECK(roots[0] == Approx(2.0f));
   CHECK(roots[1] == Approx(0.5f));
   auto ints = RunOk("Pow", {Make<int64_t>({4}, {2, 3, -2, 5}), Make<int64_t>({4}, {10, 3, 3, 0})});
-  CHECK(Values<int64_t>(ints) == std::vector<int64_t>{1024, 27, -8, 1});
+  CHECK(TypedValues<int64_t>(ints) == std::vector<int64_t>{1024, 27, -8, 1});
   auto int_float = RunOk("Pow", {Make<int32_t>({2}, {4, 9}), Make<float>({}, {0.5f})});
-  CHECK(Values<int32_t>(int_float) == std::vector<int32_t>{2, 3});
+  CHECK(TypedValues<int32_t>(int_float) == std::vector<int32_t>{2, 3});
   auto legacy = RunOk("Pow", {Make<float>({2}, {2.0f, 3.0f}), Make<float>({2}, {3.0f, 2.0f})}, 1);
-  CHECK(Values<float>(legacy) == std::vector<float>{8.0f, 9.0f});
+  CHECK(TypedValues<float>(legacy) == std::vector<float>{8.0f, 9.0f});
   CHECK_FALSE(Run("Pow", {Make<float>({2}, {1, 2}), Make<float>({3}, {1, 2, 3})}).ok());
 }
 
@@ -304,9 +280,9 @@ TEST_CASE("BitShift shifts unsigned integers", "[cpu][elementwise]") {
   right.Set("direction", StringAttr("RIGHT"));
   bad.Set("direction", StringAttr("UP"));
   Tensor x = Make<uint8_t>({3}, {1, 16, 255});
-  CHECK(Values<uint8_t>(RunOk("BitShift", {x, Make<uint8_t>({3}, {1, 2, 8})}, 11, left)) ==
+  CHECK(TypedValues<uint8_t>(RunOk("BitShift", {x, Make<uint8_t>({3}, {1, 2, 8})}, 11, left)) ==
         std::vector<uint8_t>{2, 64, 0});
-  CHECK(Values<uint8_t>(RunOk("BitShift", {x, Make<uint8_t>({}, {2})}, 11, right)) ==
+  CHECK(TypedValues<uint8_t>(RunOk("BitShift", {x, Make<uint8_t>({}, {2})}, 11, right)) ==
         std::vector<uint8_t>{0, 4, 63});
   CHECK_FALSE(Run("BitShift", {x, x}, 11, bad).ok());
 }
@@ -316,17 +292,17 @@ TEST_CASE("Max, Min, Sum and Mean fold any number of broadcast inputs", "[cpu][e
   Tensor a = Make<float>({2, 1}, {1.0f, 5.0f});
   Tensor b = Make<float>({3}, {0.0f, 3.0f, nan});
   Tensor c = Make<float>({}, {2.0f});
-  std::vector<float> mx = Values<float>(RunOk("Max", {a, b, c}));
+  std::vector<float> mx = TypedValues<float>(RunOk("Max", {a, b, c}));
   REQUIRE(mx.size() == 6);
   CHECK(mx[0] == 2.0f);
   CHECK(mx[1] == 3.0f);
   CHECK(std::isnan(mx[2]));
   CHECK(mx[3] == 5.0f);
-  CHECK(Values<float>(RunOk("Min", {a, c}))[1] == 2.0f);
-  CHECK(Values<float>(RunOk("Sum", {a, c, c})) == std::vector<float>{5.0f, 9.0f});
-  CHECK(Values<float>(RunOk("Mean", {a, Make<float>({2, 1}, {3.0f, 7.0f})})) == std::vector<float>{2.0f, 6.0f});
-  CHECK(Values<float>(RunOk("Sum", {a}, 6)) == std::vector<float>{1.0f, 5.0f});
-  CHECK(Values<int64_t>(RunOk("Max", {Make<int64_t>({2}, {1, 9}), Make<int64_t>({}, {4})}, 13)) ==
+  CHECK(TypedValues<float>(RunOk("Min", {a, c}))[1] == 2.0f);
+  CHECK(TypedValues<float>(RunOk("Sum", {a, c, c})) == std::vector<float>{5.0f, 9.0f});
+  CHECK(TypedValues<float>(RunOk("Mean", {a, Make<float>({2, 1}, {3.0f, 7.0f})})) == std::vector<float>{2.0f, 6.0f});
+  CHECK(TypedValues<float>(RunOk("Sum", {a}, 6)) == std::vector<float>{1.0f, 5.0f});
+  CHECK(TypedValues<int64_t>(RunOk("Max", {Make<int64_t>({2}, {1, 9}), Make<int64_t>({}, {4})}, 13)) ==
         std::vector<int64_t>{4, 9});
   auto bad = Run("Sum", {a, Make<float>({4}, {1, 2, 3, 4}), Make<float>({3}, {1, 2, 3})});
   REQUIRE_FALSE(bad.ok());
@@ -338,11 +314,11 @@ TEST_CASE("Where selects with three-way broadcasting", "[cpu][elementwise]") {
   Tensor cond = MakeBools({2, 1}, {1, 0});
   Tensor x = Make<int64_t>({3}, {1, 2, 3});
   Tensor y = Make<int64_t>({}, {-1});
-  CHECK(Values<int64_t>(RunOk("Where", {cond, x, y})) == std::vector<int64_t>{1, 2, 3, -1, -1, -1});
+  CHECK(TypedValues<int64_t>(RunOk("Where", {cond, x, y})) == std::vector<int64_t>{1, 2, 3, -1, -1, -1});
   Tensor mask = MakeBools({4}, {1, 0, 0, 1});
   Tensor scores = Make<float>({2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});
   const float inf = std::numeric_limits<float>::infinity();
-  CHECK(Values<float>(RunOk("Where", {mask, Make<float>({}, {-inf}), scores})) ==
+  CHECK(TypedValues<float>(RunOk("Where", {mask, Make<float>({}, {-inf}), scores})) ==
         std::vector<float>{-inf, 2, 3, -inf, -inf, 6, 7, -inf});
   auto not_bool = Run("Where", {x, x, x});
   REQUIRE_FALSE(not_bool.ok());
@@ -354,9 +330,9 @@ TEST_CASE("Where selects with three-way broadcasting", "[cpu][elementwise]") {
 TEST_CASE("PRelu applies a broadcast slope", "[cpu][elementwise]") {
   Tensor x = Make<float>({1, 2, 2}, {-1.0f, 2.0f, -3.0f, 4.0f});
   Tensor slope = Make<float>({2, 1}, {0.5f, 0.1f});
-  CHECK(Values<float>(RunOk("PRelu", {x, slope})) == std::vector<float>{-0.5f, 2.0f, -0.3f, 4.0f});
+  CHECK(TypedValues<float>(RunOk("PRelu", {x, slope})) == std::vector<float>{-0.5f, 2.0f, -0.3f, 4.0f});
   // Opset 6: a 1-D slope is per channel (axis 1).
-  CHECK(Values<float>(RunOk("PRelu", {x, Make<float>({2}, {0.5f, 0.1f})}, 6)) ==
+  CHECK(TypedValues<float>(RunOk("PRelu", {x, Make<float>({2}, {0.5f, 0.1f})}, 6)) ==
         std::vector<float>{-0.5f, 2.0f, -0.3f, 4.0f});
   CHECK_FALSE(Run("PRelu", {x, Make<float>({3}, {1, 2, 3})}).ok());
 }
@@ -411,36 +387,36 @@ TEST_CASE("Unary float ops match the C++ library", "[cpu][elementwise]") {
 TEST_CASE("Unary edge cases", "[cpu][elementwise]") {
   const float inf = std::numeric_limits<float>::infinity();
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  CHECK(Values<float>(RunOk("Round", {Make<float>({8}, {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 2.4f, 2.6f})})) ==
+  CHECK(TypedValues<float>(RunOk("Round", {Make<float>({8}, {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 2.4f, 2.6f})})) ==
         std::vector<float>{0.0f, 2.0f, 2.0f, -0.0f, -2.0f, -2.0f, 2.0f, 3.0f});
-  std::vector<float> e = Values<float>(RunOk("Exp", {Make<float>({3}, {100.0f, -100.0f, -inf})}));
+  std::vector<float> e = TypedValues<float>(RunOk("Exp", {Make<float>({3}, {100.0f, -100.0f, -inf})}));
   CHECK(e[0] == inf);
   CHECK(e[1] == Approx(0.0f).margin(1e-38));
   CHECK(e[2] == 0.0f);
-  std::vector<float> l = Values<float>(RunOk("Log", {Make<float>({2}, {0.0f, -1.0f})}));
+  std::vector<float> l = TypedValues<float>(RunOk("Log", {Make<float>({2}, {0.0f, -1.0f})}));
   CHECK(l[0] == -inf);
   CHECK(std::isnan(l[1]));
-  std::vector<float> s = Values<float>(RunOk("Sigmoid", {Make<float>({2}, {-100.0f, 100.0f})}));
+  std::vector<float> s = TypedValues<float>(RunOk("Sigmoid", {Make<float>({2}, {-100.0f, 100.0f})}));
   CHECK(s[0] == Approx(0.0f).margin(1e-30));
   CHECK(s[1] == 1.0f);
-  CHECK(Values<float>(RunOk("Softplus", {Make<float>({1}, {100.0f})}))[0] == 100.0f);
-  CHECK(std::isnan(Values<float>(RunOk("Relu", {Make<float>({1}, {nan})}))[0]));
-  CHECK(Values<float>(RunOk("Sign", {Make<float>({4}, {-3.0f, 0.0f, 2.0f, -0.5f})})) ==
+  CHECK(TypedValues<float>(RunOk("Softplus", {Make<float>({1}, {100.0f})}))[0] == 100.0f);
+  CHECK(std::isnan(TypedValues<float>(RunOk("Relu", {Make<float>({1}, {nan})}))[0]));
+  CHECK(TypedValues<float>(RunOk("Sign", {Make<float>({4}, {-3.0f, 0.0f, 2.0f, -0.5f})})) ==
         std::vector<float>{-1.0f, 0.0f, 1.0f, -1.0f});
-  CHECK(Values<int32_t>(RunOk("Relu", {Make<int32_t>({3}, {-3, 0, 7})}, 14)) == std::vector<int32_t>{0, 0, 7});
-  CHECK(Values<int8_t>(RunOk("Abs", {Make<int8_t>({3}, {-128, -5, 5})})) == std::vector<int8_t>{-128, 5, 5});
-  CHECK(Values<int64_t>(RunOk("Neg", {Make<int64_t>({2}, {-4, 9})})) == std::vector<int64_t>{4, -9});
-  CHECK(Values<int64_t>(RunOk("Sign", {Make<int64_t>({3}, {-4, 0, 9})})) == std::vector<int64_t>{-1, 0, 1});
+  CHECK(TypedValues<int32_t>(RunOk("Relu", {Make<int32_t>({3}, {-3, 0, 7})}, 14)) == std::vector<int32_t>{0, 0, 7});
+  CHECK(TypedValues<int8_t>(RunOk("Abs", {Make<int8_t>({3}, {-128, -5, 5})})) == std::vector<int8_t>{-128, 5, 5});
+  CHECK(TypedValues<int64_t>(RunOk("Neg", {Make<int64_t>({2}, {-4, 9})})) == std::vector<int64_t>{4, -9});
+  CHECK(TypedValues<int64_t>(RunOk("Sign", {Make<int64_t>({3}, {-4, 0, 9})})) == std::vector<int64_t>{-1, 0, 1});
   CHECK(Bools(RunOk("Not", {MakeBools({2}, {1, 0})})) == std::vector<bool>{false, true});
 
   AttributeMap alpha;
   alpha.Set("alpha", FloatAttr(0.2f));
-  CHECK(Values<float>(RunOk("LeakyRelu", {Make<float>({2}, {-10.0f, 3.0f})}, 16, alpha)) ==
+  CHECK(TypedValues<float>(RunOk("LeakyRelu", {Make<float>({2}, {-10.0f, 3.0f})}, 16, alpha)) ==
         std::vector<float>{-2.0f, 3.0f});
-  std::vector<float> selu = Values<float>(RunOk("Selu", {Make<float>({2}, {-1.0f, 2.0f})}));
+  std::vector<float> selu = TypedValues<float>(RunOk("Selu", {Make<float>({2}, {-1.0f, 2.0f})}));
   CHECK(selu[0] == Approx(1.0507f * 1.67326f * (std::exp(-1.0f) - 1.0f)).epsilon(1e-4));
   CHECK(selu[1] == Approx(2.1014f).epsilon(1e-4));
-  std::vector<float> celu = Values<float>(RunOk("Celu", {Make<float>({2}, {-1.0f, 2.0f})}, 12, alpha));
+  std::vector<float> celu = TypedValues<float>(RunOk("Celu", {Make<float>({2}, {-1.0f, 2.0f})}, 12, alpha));
   CHECK(celu[0] == Approx(0.2f * std::expm1(-5.0f)));
   CHECK(celu[1] == 2.0f);
   alpha.Set("alpha", FloatAttr(0.0f));
@@ -456,22 +432,22 @@ TEST_CASE("Clip in attribute and input forms", "[cpu][elementwise]") {
   AttributeMap attrs;
   attrs.Set("min", FloatAttr(-1.5f));
   attrs.Set("max", FloatAttr(2.5f));
-  CHECK(Values<float>(RunOk("Clip", {x}, 6, attrs)) == std::vector<float>{-1.5f, -1.0f, 0.5f, 2.0f, 2.5f});
+  CHECK(TypedValues<float>(RunOk("Clip", {x}, 6, attrs)) == std::vector<float>{-1.5f, -1.0f, 0.5f, 2.0f, 2.5f});
   AttributeMap only_max;
   only_max.Set("max", FloatAttr(0.0f));
-  CHECK(Values<float>(RunOk("Clip", {x}, 1, only_max)) == std::vector<float>{-3.0f, -1.0f, 0.0f, 0.0f, 0.0f});
+  CHECK(TypedValues<float>(RunOk("Clip", {x}, 1, only_max)) == std::vector<float>{-3.0f, -1.0f, 0.0f, 0.0f, 0.0f});
 
   Tensor lo = Make<float>({}, {-1.5f}), hi = Make<float>({}, {2.5f});
-  CHECK(Values<float>(RunOk("Clip", {x, lo, hi}, 13)) == std::vector<float>{-1.5f, -1.0f, 0.5f, 2.0f, 2.5f});
-  CHECK(Values<float>(RunOk("Clip", {x, Tensor(), hi}, 11)) == std::vector<float>{-3.0f, -1.0f, 0.5f, 2.0f, 2.5f});
-  CHECK(Values<float>(RunOk("Clip", {x, lo}, 12)) == std::vector<float>{-1.5f, -1.0f, 0.5f, 2.0f, 9.0f});
-  CHECK(Values<float>(RunOk("Clip", {x}, 13)) == Values<float>(x));
-  CHECK(Values<float>(RunOk("Clip", {x, hi, lo}, 13)) == std::vector<float>(5, -1.5f));  // min > max: max
+  CHECK(TypedValues<float>(RunOk("Clip", {x, lo, hi}, 13)) == std::vector<float>{-1.5f, -1.0f, 0.5f, 2.0f, 2.5f});
+  CHECK(TypedValues<float>(RunOk("Clip", {x, Tensor(), hi}, 11)) == std::vector<float>{-3.0f, -1.0f, 0.5f, 2.0f, 2.5f});
+  CHECK(TypedValues<float>(RunOk("Clip", {x, lo}, 12)) == std::vector<float>{-1.5f, -1.0f, 0.5f, 2.0f, 9.0f});
+  CHECK(TypedValues<float>(RunOk("Clip", {x}, 13)) == TypedValues<float>(x));
+  CHECK(TypedValues<float>(RunOk("Clip", {x, hi, lo}, 13)) == std::vector<float>(5, -1.5f));  // min > max: max
   Tensor xi = Make<int32_t>({4}, {-7, 0, 7, 100});
-  CHECK(Values<int32_t>(RunOk("Clip", {xi, Make<int32_t>({}, {0}), Make<int32_t>({}, {10})}, 13)) ==
+  CHECK(TypedValues<int32_t>(RunOk("Clip", {xi, Make<int32_t>({}, {0}), Make<int32_t>({}, {10})}, 13)) ==
         std::vector<int32_t>{0, 0, 7, 10});
   // Relu6 as some exporters write it: one-element [1] bounds are accepted.
-  CHECK(Values<float>(RunOk("Clip", {x, Make<float>({1}, {0.0f}), Make<float>({1}, {6.0f})}, 13)) ==
+  CHECK(TypedValues<float>(RunOk("Clip", {x, Make<float>({1}, {0.0f}), Make<float>({1}, {6.0f})}, 13)) ==
         std::vector<float>{0.0f, 0.0f, 0.5f, 2.0f, 6.0f});
 
   auto vector_bound = Run("Clip", {x, Make<float>({2}, {0.0f, 1.0f})}, 13);

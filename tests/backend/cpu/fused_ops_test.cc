@@ -7,15 +7,16 @@
 #include "backend/cpu/cpu_ops.h"
 #include "backend/op_runner.h"
 #include "backend/thread_pool.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 
 namespace {
 
-ThreadPool& Pool() {
-  static ThreadPool pool(2);
-  return pool;
-}
+using test::FloatAttr;
+using test::FloatsAttr;
+using test::IntAttr;
+using test::StringAttr;
 
 Tensor Random(const Shape& shape, unsigned seed) {
   std::mt19937 rng(seed);
@@ -25,33 +26,8 @@ Tensor Random(const Shape& shape, unsigned seed) {
   return Tensor::FromVector<float>(shape, v);
 }
 
-Attribute StringAttr(const std::string& s) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = s;
-  return a;
-}
-Attribute FloatsAttr(const std::vector<float>& f) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloats;
-  a.floats = f;
-  return a;
-}
-Attribute IntAttr(int64_t i) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = i;
-  return a;
-}
-Attribute FloatAttr(float f) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = f;
-  return a;
-}
-
 Result<Tensor> Run(const SingleOp& op, const std::vector<Tensor>& inputs) {
-  EDGEAI_ASSIGN_OR_RETURN(std::vector<Tensor> out, RunSingleOp(CpuOpRegistry(), op, inputs, 1, Pool()));
+  EDGEAI_ASSIGN_OR_RETURN(std::vector<Tensor> out, test::Run(op, inputs));
   return out[0];
 }
 

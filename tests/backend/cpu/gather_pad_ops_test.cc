@@ -1,7 +1,7 @@
 // Gather, GatherElements, Tile, Trilu and Pad (the tensor_ops family, split over several source files).
 #include <catch2/catch.hpp>
 
-#include "tests/backend/cpu/data_movement_test_util.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 using namespace edgeai::test;

@@ -83,7 +83,8 @@ void CheckResult(const Problem& p, const std::vector<float>& c, const std::strin
   CHECK(bad == 0);
 }
 
-enum class Api { kPlain, kPackedA, kPackedB, kRows, kPackedARows };
+// ...T: A packed for the transposed product (an expected N of 1 always prefers it).
+enum class Api { kPlain, kPackedA, kPackedB, kRows, kPackedARows, kPackedAT, kPackedARowsT };
 
 std::vector<float> RunApi(const Problem& p, Api api, const ThreadPool& pool) {
   std::vector<float> c = p.c0;
@@ -113,6 +114,16 @@ std::vector<float> RunApi(const Problem& p, Api api, const ThreadPool& pool) {
       SgemmPackedA(pa, s.n, rows, p.alpha, p.beta, c.data(), s.ldc, pool);
       break;
     }
+    case Api::kPackedAT: {
+      SgemmPacked pa = PackSgemmA(s.trans_a, s.m, s.k, p.a.data(), s.lda, /*expected_n=*/1);
+      SgemmPackedA(pa, s.trans_b, s.n, p.b.data(), s.ldb, p.alpha, p.beta, c.data(), s.ldc, pool);
+      break;
+    }
+    case Api::kPackedARowsT: {
+      SgemmPacked pa = PackSgemmA(s.trans_a, s.m, s.k, p.a.data(), s.lda, /*expected_n=*/1);
+      SgemmPackedA(pa, s.n, rows, p.alpha, p.beta, c.data(), s.ldc, pool);
+      break;
+    }
   }
   return c;
 }
@@ -124,6 +135,8 @@ const char* ApiName(Api api) {
     case Api::kPackedB: return "SgemmPackedB";
     case Api::kRows: return "SgemmRows";
     case Api::kPackedARows: return "SgemmPackedA(rows)";
+    case Api::kPackedAT: return "SgemmPackedA(transposed layout)";
+    case Api::kPackedARowsT: return "SgemmPackedA(rows, transposed layout)";
   }
   return "?";
 }
@@ -188,7 +201,8 @@ TEST_CASE("Sgemm: transposes, alpha, beta, strides, thread counts and every entr
       for (int t = 0; t < 4; ++t) {
         const float* ab = scalars[(t + d.m) % 3];
         const Problem p = MakeProblem(d.m, d.n, d.k, t & 1, t & 2, ab[0], ab[1], t == 3 ? 5 : 0, seed++);
-        for (Api api : {Api::kPlain, Api::kPackedA, Api::kPackedB, Api::kRows, Api::kPackedARows}) {
+        for (Api api : {Api::kPlain, Api::kPackedA, Api::kPackedB, Api::kRows, Api::kPackedARows, Api::kPackedAT,
+                        Api::kPackedARowsT}) {
           for (const ThreadPool* pool : {&pool1, &pool2}) {
             CheckResult(p, RunApi(p, api, *pool), std::string(ApiName(api)) + " threads " +
                                                       std::to_string(pool->threads()));
@@ -244,6 +258,40 @@ TEST_CASE("Sgemm: an operand packed at one level still works after the level cha
       c = p.c0;
       SgemmPackedB(false, p.s.m, p.a.data(), p.s.lda, pb, p.alpha, p.beta, c.data(), p.s.ldc, pool);
       CheckResult(p, c, std::string("packed B at ") + SgemmIsaName(pack_isa));
+    }
+  }
+}
+
+TEST_CASE("Sgemm: a row bias is added once, across K blocks and thread counts", "[cpu][gemm]") {
+  IsaGuard guard;
+  ThreadPool pool1(1), pool2(2);
+  uint32_t seed = 50;
+  for (SgemmIsa isa : SupportedIsas()) {
+    REQUIRE(ForceSgemmIsa(isa));
+    for (int64_t k : {0, 5, 300, 600}) {
+      for (const ThreadPool* pool : {&pool1, &pool2}) {
+        const Problem p = MakeProblem(45, 70, k, false, false, 0.75f, k == 5 ? 0.5f : 0.0f, 3, seed++);
+        std::mt19937 rng(seed);
+        const std::vector<float> bias = RandomVector(static_cast<size_t>(p.s.m), rng);
+        auto rows = [&](int64_t kk, int64_t j0, int64_t n, float* out) {
+          for (int64_t j = 0; j < n; ++j) out[j] = Bt(p, kk, j0 + j);
+        };
+        const SgemmPacked pa = PackSgemmA(false, p.s.m, p.s.k, p.a.data(), p.s.lda);
+        const SgemmPacked pt = PackSgemmA(false, p.s.m, p.s.k, p.a.data(), p.s.lda, /*expected_n=*/1);
+        std::vector<float> c1 = p.c0, c2 = p.c0, c3 = p.c0, c4 = p.c0, c5 = p.c0;
+        SgemmPackedA(pa, false, p.s.n, p.b.data(), p.s.ldb, p.alpha, p.beta, c1.data(), p.s.ldc, *pool, bias.data());
+        SgemmPackedA(pa, p.s.n, rows, p.alpha, p.beta, c2.data(), p.s.ldc, *pool, bias.data());
+        SgemmRows(p.s, p.alpha, p.a.data(), rows, p.beta, c3.data(), *pool, bias.data());
+        SgemmPackedA(pt, false, p.s.n, p.b.data(), p.s.ldb, p.alpha, p.beta, c4.data(), p.s.ldc, *pool, bias.data());
+        SgemmPackedA(pt, p.s.n, rows, p.alpha, p.beta, c5.data(), p.s.ldc, *pool, bias.data());
+        // Subtract the bias and compare with the plain product.
+        for (std::vector<float>* c : {&c1, &c2, &c3, &c4, &c5}) {
+          for (int64_t i = 0; i < p.s.m; ++i) {
+            for (int64_t j = 0; j < p.s.n; ++j) (*c)[static_cast<size_t>(i * p.s.ldc + j)] -= bias[i];
+          }
+          CheckResult(p, *c, "row bias, k=" + std::to_string(k));
+        }
+      }
     }
   }
 }

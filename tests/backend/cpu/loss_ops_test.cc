@@ -2,7 +2,7 @@
 // optional log_prob output. Expected values from numpy.
 #include <catch2/catch.hpp>
 
-#include "tests/backend/cpu/data_movement_test_util.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 using namespace edgeai::test;
@@ -10,11 +10,6 @@ using namespace edgeai::test;
 namespace {
 
 Tensor Scores() { return F32(Shape{2, 3}, {1, 2, 3, 2, 0, -1}); }
-
-void CheckClose(const Tensor& t, const std::vector<float>& expected) {
-  REQUIRE(t.NumElements() == static_cast<int64_t>(expected.size()));
-  for (size_t i = 0; i < expected.size(); ++i) CHECK(t.data<float>()[i] == Approx(expected[i]).margin(1e-5));
-}
 
 }  // namespace
 

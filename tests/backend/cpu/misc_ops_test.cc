@@ -4,17 +4,12 @@
 #include <cmath>
 #include <limits>
 
-#include "tests/backend/cpu/data_movement_test_util.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 using namespace edgeai::test;
 
 namespace {
-
-void CheckClose(const Tensor& t, const std::vector<float>& expected) {
-  REQUIRE(t.NumElements() == static_cast<int64_t>(expected.size()));
-  for (size_t i = 0; i < expected.size(); ++i) CHECK(t.data<float>()[i] == Approx(expected[i]).margin(1e-5));
-}
 
 }  // namespace
 

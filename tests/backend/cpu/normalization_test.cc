@@ -6,41 +6,23 @@
 
 #include "backend/cpu/cpu_ops.h"
 #include "backend/op_runner.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 
 namespace {
 
-Attribute Int(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
+using test::IntAttr;
+using test::RunOp;
 
 template <typename T>
 void CheckValues(const Tensor& t, const Shape& shape, const std::vector<T>& expected, double eps = 1e-5) {
-  REQUIRE(t.shape() == shape);
-  REQUIRE(t.NumElements() == static_cast<int64_t>(expected.size()));
-  for (size_t i = 0; i < expected.size(); ++i) {
-    INFO("element " << i);
-    CHECK(t.data<T>()[i] == Approx(expected[i]).epsilon(eps).margin(1e-5));
-  }
-}
-
-Result<std::vector<Tensor>> Run(const std::string& op, int opset, AttributeMap attrs, std::vector<Tensor> inputs,
-                                size_t num_outputs = 1) {
-  static ThreadPool pool(2);
-  SingleOp single;
-  single.op_type = op;
-  single.opset = opset;
-  single.attrs = std::move(attrs);
-  return RunSingleOp(CpuOpRegistry(), single, inputs, num_outputs, pool);
+  test::CheckValues(t, shape, expected, eps, 1e-5);
 }
 
 AttributeMap Axis(int64_t axis) {
   AttributeMap a;
-  a.Set("axis", Int(axis));
+  a.Set("axis", IntAttr(axis));
   return a;
 }
 
@@ -50,18 +32,18 @@ const std::vector<float> kX = {1, 2, 3, -1, 0, 5, 0.5f, 0.5f, 0.5f, 2, -3, 1};
 }  // namespace
 
 TEST_CASE("Softmax along one axis (opset 13)", "[cpu][normalization][softmax]") {
-  auto out = Run("Softmax", 13, AttributeMap(), {Tensor::FromVector<float>(Shape{4, 3}, kX)});
+  auto out = RunOp("Softmax", 13, AttributeMap(), {Tensor::FromVector<float>(Shape{4, 3}, kX)});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{4, 3},
                      {0.09003057f, 0.2447285f, 0.6652409f, 0.002456115f, 0.006676412f, 0.9908675f, 1.0f / 3,
                       1.0f / 3, 1.0f / 3, 0.7274752f, 0.004901689f, 0.2676232f});
   // A middle axis: strided columns.
-  out = Run("Softmax", 13, Axis(1), {Tensor::FromVector<float>(Shape{2, 3, 2}, kX)});
+  out = RunOp("Softmax", 13, Axis(1), {Tensor::FromVector<float>(Shape{2, 3, 2}, kX)});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{2, 3, 2},
                      {0.1141952f, 0.04731416f, 0.8437947f, 0.002355633f, 0.04201007f, 0.9503303f, 0.4925629f,
                       0.1402444f, 0.4925629f, 0.6285318f, 0.01487411f, 0.2312239f});
-  out = Run("LogSoftmax", 13, Axis(-2), {Tensor::FromVector<float>(Shape{2, 3, 2}, kX)});
+  out = RunOp("LogSoftmax", 13, Axis(-2), {Tensor::FromVector<float>(Shape{2, 3, 2}, kX)});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{2, 3, 2},
                      {-2.169846f, -3.050946f, -0.169846f, -6.050946f, -3.169846f, -0.05094571f, -0.708133f,
@@ -69,13 +51,13 @@ TEST_CASE("Softmax along one axis (opset 13)", "[cpu][normalization][softmax]") 
 }
 
 TEST_CASE("Softmax opsets 1-12 coerce the input to 2-D at axis", "[cpu][normalization][softmax]") {
-  auto out = Run("Softmax", 11, AttributeMap(), {Tensor::FromVector<float>(Shape{2, 2, 3}, kX)});
+  auto out = RunOp("Softmax", 11, AttributeMap(), {Tensor::FromVector<float>(Shape{2, 2, 3}, kX)});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{2, 2, 3},
                      {0.01510375f, 0.04105626f, 0.1116025f, 0.002044071f, 0.00555636f, 0.8246371f, 0.1091631f,
                       0.1091631f, 0.1091631f, 0.4892349f, 0.003296439f, 0.1799795f});
   std::vector<double> xd(kX.begin(), kX.end());
-  auto outd = Run("LogSoftmax", 1, Axis(0), {Tensor::FromVector<double>(Shape{2, 6}, xd)});
+  auto outd = RunOp("LogSoftmax", 1, Axis(0), {Tensor::FromVector<double>(Shape{2, 6}, xd)});
   REQUIRE(outd.ok());
   CheckValues<double>((*outd)[0], Shape{2, 6},
                       {-4.273396, -3.273395, -2.273395, -6.273396, -5.273396, -0.2733954, -4.773396, -4.773396,
@@ -83,16 +65,16 @@ TEST_CASE("Softmax opsets 1-12 coerce the input to 2-D at axis", "[cpu][normaliz
 }
 
 TEST_CASE("Softmax is stable for large inputs and big rows", "[cpu][normalization][softmax]") {
-  auto out = Run("Softmax", 13, AttributeMap(), {Tensor::FromVector<float>(Shape{3}, {1000, 1001, 1002})});
+  auto out = RunOp("Softmax", 13, AttributeMap(), {Tensor::FromVector<float>(Shape{3}, {1000, 1001, 1002})});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{3}, {0.09003057f, 0.2447285f, 0.6652409f});
-  out = Run("LogSoftmax", 13, AttributeMap(), {Tensor::FromVector<float>(Shape{3}, {1000, 1001, 1002})});
+  out = RunOp("LogSoftmax", 13, AttributeMap(), {Tensor::FromVector<float>(Shape{3}, {1000, 1001, 1002})});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{3}, {-2.407606f, -1.407606f, -0.407606f});
   // Attention-sized rows, and a strided axis wider than one column chunk: each slice must sum to one.
   std::vector<float> x(8 * 128 * 300);
   for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * static_cast<float>(i)) * 6;
-  out = Run("Softmax", 13, Axis(1), {Tensor::FromVector<float>(Shape{8, 128, 300}, x)});
+  out = RunOp("Softmax", 13, Axis(1), {Tensor::FromVector<float>(Shape{8, 128, 300}, x)});
   REQUIRE(out.ok());
   const float* y = (*out)[0].data<float>();
   for (int b = 0; b < 8; b += 3) {
@@ -109,10 +91,10 @@ TEST_CASE("Softmax is stable for large inputs and big rows", "[cpu][normalizatio
 }
 
 TEST_CASE("Softmax rejects an out-of-range axis", "[cpu][normalization][softmax]") {
-  auto out = Run("Softmax", 13, Axis(2), {Tensor::FromVector<float>(Shape{4, 3}, kX)});
+  auto out = RunOp("Softmax", 13, Axis(2), {Tensor::FromVector<float>(Shape{4, 3}, kX)});
   REQUIRE_FALSE(out.ok());
   CHECK(out.status().message().find("Softmax node 'test': axis 2 is out of range for rank 2") != std::string::npos);
-  out = Run("Softmax", 13, AttributeMap(), {Tensor::FromVector<int32_t>(Shape{1}, {1})});
+  out = RunOp("Softmax", 13, AttributeMap(), {Tensor::FromVector<int32_t>(Shape{1}, {1})});
   CHECK_FALSE(out.ok());
 }
 
@@ -120,7 +102,7 @@ TEST_CASE("LayerNormalization with Mean and InvStdDev outputs", "[cpu][normaliza
   Tensor x = Tensor::FromVector<float>(Shape{2, 2, 3}, kX);
   Tensor scale = Tensor::FromVector<float>(Shape{3}, {1, 2, -1});
   Tensor bias = Tensor::FromVector<float>(Shape{3}, {0.5f, 0, 1});
-  auto out = Run("LayerNormalization", 17, AttributeMap(), {x, scale, bias}, 3);
+  auto out = RunOp("LayerNormalization", 17, AttributeMap(), {x, scale, bias}, 3);
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{2, 2, 3},
                      {-0.7247357f, 0, -0.2247357f, -0.3890002f, -1.016f, -0.3970004f, 0.5f, 0, 1, 1.425819f,
@@ -131,7 +113,7 @@ TEST_CASE("LayerNormalization with Mean and InvStdDev outputs", "[cpu][normaliza
 
   // axis 1 normalises the last two dims; no bias.
   Tensor scale2 = Tensor::FromVector<float>(Shape{2, 3}, {1, 2, 3, -1, 0.5f, 2});
-  out = Run("LayerNormalization", 17, Axis(1), {x, scale2}, 3);
+  out = RunOp("LayerNormalization", 17, Axis(1), {x, scale2}, 3);
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{2, 2, 3},
                      {-0.3380613f, 0.3380613f, 2.028368f, 1.352245f, -0.4225766f, 3.380613f, 0.1615142f,
@@ -141,7 +123,7 @@ TEST_CASE("LayerNormalization with Mean and InvStdDev outputs", "[cpu][normaliza
 
   // Scale and bias broadcast over the normalised block.
   std::vector<double> xd(kX.begin(), kX.end());
-  auto outd = Run("LayerNormalization", 17, Axis(1),
+  auto outd = RunOp("LayerNormalization", 17, Axis(1),
                   {Tensor::FromVector<double>(Shape{2, 2, 3}, xd), Tensor::FromVector<double>(Shape{1, 3}, {1, 2, -1}),
                    Tensor::FromVector<double>(Shape{1}, {0.5})});
   REQUIRE(outd.ok());
@@ -152,10 +134,10 @@ TEST_CASE("LayerNormalization with Mean and InvStdDev outputs", "[cpu][normaliza
 
 TEST_CASE("LayerNormalization rejects mismatched Scale", "[cpu][normalization][layernorm]") {
   Tensor x = Tensor::FromVector<float>(Shape{2, 2, 3}, kX);
-  auto out = Run("LayerNormalization", 17, AttributeMap(), {x, Tensor::FromVector<float>(Shape{2}, {1, 2})});
+  auto out = RunOp("LayerNormalization", 17, AttributeMap(), {x, Tensor::FromVector<float>(Shape{2}, {1, 2})});
   REQUIRE_FALSE(out.ok());
   CHECK(out.status().message().find("does not broadcast to the normalised dims") != std::string::npos);
-  out = Run("LayerNormalization", 17, Axis(3), {x, Tensor::FromVector<float>(Shape{3}, {1, 2, 3})});
+  out = RunOp("LayerNormalization", 17, Axis(3), {x, Tensor::FromVector<float>(Shape{3}, {1, 2, 3})});
   REQUIRE_FALSE(out.ok());
   CHECK(out.status().message().find("axis 3 is out of range") != std::string::npos);
 }
@@ -170,7 +152,7 @@ TEST_CASE("BatchNormalization inference across opsets", "[cpu][normalization][ba
                                        0.5000006f, 0.5000006f, 0.49997f,  1.99994f,   -2.99996f,     0.99996f};
   for (int opset : {6, 7, 9, 14, 15}) {
     INFO("opset " << opset);
-    auto out = Run("BatchNormalization", opset, AttributeMap(), {x, s, b, mean, var});
+    auto out = RunOp("BatchNormalization", opset, AttributeMap(), {x, s, b, mean, var});
     REQUIRE(out.ok());
     CheckValues<float>((*out)[0], Shape{1, 3, 2, 2}, expected);
   }
@@ -179,7 +161,7 @@ TEST_CASE("BatchNormalization inference across opsets", "[cpu][normalization][ba
     std::vector<double> v(t.data<float>(), t.data<float>() + t.NumElements());
     return Tensor::FromVector<double>(t.shape(), v);
   };
-  auto out = Run("BatchNormalization", 15, AttributeMap(),
+  auto out = RunOp("BatchNormalization", 15, AttributeMap(),
                  {Tensor::FromVector<float>(Shape{4, 3}, kX), s, b, as_double(mean), as_double(var)}, 3);
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{4, 3},
@@ -191,9 +173,9 @@ TEST_CASE("BatchNormalization inference across opsets", "[cpu][normalization][ba
 
 TEST_CASE("BatchNormalization spatial=0 is per activation (opset 7)", "[cpu][normalization][batchnorm]") {
   AttributeMap attrs;
-  attrs.Set("spatial", Int(0));
+  attrs.Set("spatial", IntAttr(0));
   auto p = [](std::vector<float> v) { return Tensor::FromVector<float>(Shape{2, 3}, v); };
-  auto out = Run("BatchNormalization", 7, attrs,
+  auto out = RunOp("BatchNormalization", 7, attrs,
                  {Tensor::FromVector<float>(Shape{2, 2, 3}, kX), p({0, 0.5f, 1, 1.5f, 2, 2.5f}), p({1, 1, 1, 1, 1, 1}),
                   p({-2, -1, 0, 1, 2, 3}), p({1, 2, 3, 4, 5, 6})});
   REQUIRE(out.ok());
@@ -207,23 +189,23 @@ TEST_CASE("BatchNormalization rejects bad parameters", "[cpu][normalization][bat
   Tensor x = Tensor::FromVector<float>(Shape{1, 3, 2, 2}, kX);
   Tensor p3 = Tensor::FromVector<float>(Shape{3}, {1, 1, 1});
   Tensor p2 = Tensor::FromVector<float>(Shape{2}, {1, 1});
-  auto out = Run("BatchNormalization", 15, AttributeMap(), {x, p3, p2, p3, p3});
+  auto out = RunOp("BatchNormalization", 15, AttributeMap(), {x, p3, p2, p3, p3});
   REQUIRE_FALSE(out.ok());
   CHECK(out.status().message().find("input #2 float32[2] must have shape [3]") != std::string::npos);
-  out = Run("BatchNormalization", 15, AttributeMap(), {x, p3, p3, p3});
+  out = RunOp("BatchNormalization", 15, AttributeMap(), {x, p3, p3, p3});
   REQUIRE_FALSE(out.ok());
   CHECK(out.status().message().find("missing required input #4") != std::string::npos);
 }
 
 TEST_CASE("InstanceNormalization normalises each plane", "[cpu][normalization][instancenorm]") {
-  auto out = Run("InstanceNormalization", 6, AttributeMap(),
+  auto out = RunOp("InstanceNormalization", 6, AttributeMap(),
                  {Tensor::FromVector<float>(Shape{2, 2, 3}, kX), Tensor::FromVector<float>(Shape{2}, {1, -2}),
                   Tensor::FromVector<float>(Shape{2}, {0.5f, 0})});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{2, 2, 3},
                      {-0.7247357f, 0.5f, 1.724736f, 1.778f, 1.016f, -2.794001f, 0.5f, 0.5f, 0.5f, -1.851638f,
                       2.777457f, -0.9258191f});
-  out = Run("InstanceNormalization", 6, AttributeMap(),
+  out = RunOp("InstanceNormalization", 6, AttributeMap(),
             {Tensor::FromVector<float>(Shape{2, 2, 3}, kX), Tensor::FromVector<float>(Shape{3}, {1, 1, 1}),
              Tensor::FromVector<float>(Shape{2}, {0, 0})});
   REQUIRE_FALSE(out.ok());

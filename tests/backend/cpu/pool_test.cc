@@ -6,29 +6,16 @@
 #include "backend/cpu/conv_geometry.h"
 #include "backend/cpu/cpu_ops.h"
 #include "backend/op_runner.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 
 namespace {
 
-Attribute Ints(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute Int(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-Attribute Str(std::string v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = std::move(v);
-  return a;
-}
+using test::CheckValues;
+using test::IntAttr;
+using test::IntsAttr;
+using test::StringAttr;
 
 std::vector<float> Iota(int64_t n, float start) {
   std::vector<float> v(n);
@@ -36,28 +23,9 @@ std::vector<float> Iota(int64_t n, float start) {
   return v;
 }
 
-template <typename T>
-void CheckValues(const Tensor& t, const Shape& shape, const std::vector<T>& expected) {
-  REQUIRE(t.shape() == shape);
-  REQUIRE(t.NumElements() == static_cast<int64_t>(expected.size()));
-  for (size_t i = 0; i < expected.size(); ++i) {
-    INFO("element " << i);
-    if constexpr (std::is_floating_point_v<T>) {
-      CHECK(t.data<T>()[i] == Approx(expected[i]).epsilon(1e-5).margin(1e-6));
-    } else {
-      CHECK(t.data<T>()[i] == expected[i]);
-    }
-  }
-}
-
 Result<std::vector<Tensor>> Run(const std::string& op, AttributeMap attrs, std::vector<Tensor> inputs,
                                 size_t num_outputs = 1, int opset = 12) {
-  static ThreadPool pool(2);
-  SingleOp single;
-  single.op_type = op;
-  single.opset = opset;
-  single.attrs = std::move(attrs);
-  return RunSingleOp(CpuOpRegistry(), single, inputs, num_outputs, pool);
+  return test::RunOp(op, opset, attrs, inputs, num_outputs);
 }
 
 cpu::SpatialGeometry Geometry(std::vector<int64_t> in, std::vector<int64_t> k, cpu::WindowAttrs w) {
@@ -117,17 +85,17 @@ TEST_CASE("Pool geometry follows the ONNX output-size rules", "[cpu][pool][conv_
 TEST_CASE("Pool geometry rejects bad attributes", "[cpu][pool][conv_geometry]") {
   AttributeMap attrs;
   cpu::WindowAttrs w;
-  attrs.Set("auto_pad", Str("SAME"));
+  attrs.Set("auto_pad", StringAttr("SAME"));
   Status s = cpu::ParseWindowAttrs(attrs, &w);
   CHECK(s.message().find("auto_pad 'SAME'") != std::string::npos);
   attrs = AttributeMap();
-  attrs.Set("strides", Ints({1, 0}));
+  attrs.Set("strides", IntsAttr({1, 0}));
   CHECK(cpu::ParseWindowAttrs(attrs, &w).message().find("strides [1,0] must be positive") != std::string::npos);
   attrs = AttributeMap();
-  attrs.Set("kernel_shape", Ints({2, 2}));
-  attrs.Set("pads", Ints({1, 1, 1}));
+  attrs.Set("kernel_shape", IntsAttr({2, 2}));
+  attrs.Set("pads", IntsAttr({1, 1, 1}));
   CHECK_FALSE(cpu::ParseWindowAttrs(attrs, &w).ok());
-  attrs.Set("pads", Ints({1, 1}));
+  attrs.Set("pads", IntsAttr({1, 1}));
   CHECK(cpu::ParseWindowAttrs(attrs, &w).message().find("expected 4") != std::string::npos);
 
   cpu::WindowAttrs big;
@@ -142,15 +110,15 @@ TEST_CASE("Pool geometry rejects bad attributes", "[cpu][pool][conv_geometry]") 
 
 TEST_CASE("MaxPool 2-D with pads, strides and Indices in both storage orders", "[cpu][pool]") {
   AttributeMap attrs;
-  attrs.Set("kernel_shape", Ints({2, 3}));
-  attrs.Set("strides", Ints({2, 2}));
-  attrs.Set("pads", Ints({1, 1, 0, 1}));
+  attrs.Set("kernel_shape", IntsAttr({2, 3}));
+  attrs.Set("strides", IntsAttr({2, 2}));
+  attrs.Set("pads", IntsAttr({1, 1, 0, 1}));
   auto out = Run("MaxPool", attrs, {Tensor::FromVector<float>(Shape{1, 2, 3, 5}, kX235)}, 2);
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{1, 2, 2, 3}, {3, 4, 5, 9, 9, 9, 3, 8, 8, 8, 8, 7});
   CheckValues<int64_t>((*out)[1], Shape{1, 2, 2, 3}, {0, 2, 4, 5, 12, 14, 15, 18, 18, 26, 26, 29});
 
-  attrs.Set("storage_order", Int(1));
+  attrs.Set("storage_order", IntAttr(1));
   out = Run("MaxPool", attrs, {Tensor::FromVector<float>(Shape{1, 2, 3, 5}, kX235)}, 2);
   REQUIRE(out.ok());
   CheckValues<int64_t>((*out)[1], Shape{1, 2, 2, 3}, {0, 6, 12, 1, 8, 14, 15, 24, 24, 20, 20, 29});
@@ -164,35 +132,35 @@ TEST_CASE("MaxPool 2-D with pads, strides and Indices in both storage orders", "
 TEST_CASE("MaxPool ceil_mode, dilations and auto_pad", "[cpu][pool]") {
   Tensor x = Tensor::FromVector<float>(Shape{1, 1, 4, 4}, Iota(16, 1));
   AttributeMap attrs;
-  attrs.Set("kernel_shape", Ints({3, 3}));
-  attrs.Set("strides", Ints({2, 2}));
-  attrs.Set("ceil_mode", Int(1));
+  attrs.Set("kernel_shape", IntsAttr({3, 3}));
+  attrs.Set("strides", IntsAttr({2, 2}));
+  attrs.Set("ceil_mode", IntAttr(1));
   auto out = Run("MaxPool", attrs, {x});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{1, 1, 2, 2}, {11, 12, 15, 16});
 
   attrs = AttributeMap();
-  attrs.Set("kernel_shape", Ints({2, 2}));
-  attrs.Set("dilations", Ints({2, 2}));
+  attrs.Set("kernel_shape", IntsAttr({2, 2}));
+  attrs.Set("dilations", IntsAttr({2, 2}));
   out = Run("MaxPool", attrs, {x});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{1, 1, 2, 2}, {11, 12, 15, 16});
 
   attrs = AttributeMap();
-  attrs.Set("kernel_shape", Ints({2, 3}));
-  attrs.Set("strides", Ints({1, 2}));
-  attrs.Set("pads", Ints({0, 1, 1, 1}));
-  attrs.Set("dilations", Ints({1, 2}));
-  attrs.Set("ceil_mode", Int(1));
+  attrs.Set("kernel_shape", IntsAttr({2, 3}));
+  attrs.Set("strides", IntsAttr({1, 2}));
+  attrs.Set("pads", IntsAttr({0, 1, 1, 1}));
+  attrs.Set("dilations", IntsAttr({1, 2}));
+  attrs.Set("ceil_mode", IntAttr(1));
   out = Run("MaxPool", attrs, {Tensor::FromVector<float>(Shape{1, 2, 3, 5}, kX235)});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{1, 2, 3, 2}, {5, 5, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8});
 
   for (const char* mode : {"SAME_UPPER", "SAME_LOWER"}) {
     attrs = AttributeMap();
-    attrs.Set("kernel_shape", Ints({3, 3}));
-    attrs.Set("strides", Ints({2, 2}));
-    attrs.Set("auto_pad", Str(mode));
+    attrs.Set("kernel_shape", IntsAttr({3, 3}));
+    attrs.Set("strides", IntsAttr({2, 2}));
+    attrs.Set("auto_pad", StringAttr(mode));
     out = Run("MaxPool", attrs, {Tensor::FromVector<float>(Shape{1, 1, 5, 5}, Iota(25, 1))});
     REQUIRE(out.ok());
     CheckValues<float>((*out)[0], Shape{1, 1, 3, 3}, {7, 9, 10, 17, 19, 20, 22, 24, 25});
@@ -201,9 +169,9 @@ TEST_CASE("MaxPool ceil_mode, dilations and auto_pad", "[cpu][pool]") {
 
 TEST_CASE("MaxPool 1-D, 3-D and integer inputs", "[cpu][pool]") {
   AttributeMap attrs;
-  attrs.Set("kernel_shape", Ints({3}));
-  attrs.Set("strides", Ints({2}));
-  attrs.Set("pads", Ints({1, 1}));
+  attrs.Set("kernel_shape", IntsAttr({3}));
+  attrs.Set("strides", IntsAttr({2}));
+  attrs.Set("pads", IntsAttr({1, 1}));
   auto out = Run("MaxPool", attrs, {Tensor::FromVector<float>(Shape{1, 1, 7}, {2, -1, 5, 3, 0, 4, -2})});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{1, 1, 4}, {2, 5, 4, 4});
@@ -212,15 +180,15 @@ TEST_CASE("MaxPool 1-D, 3-D and integer inputs", "[cpu][pool]") {
   std::vector<float> x3(27);
   for (int i = 0; i < 27; ++i) x3[i] = (i % 2 ? -1.0f : 1.0f) * static_cast<float>(i);
   attrs = AttributeMap();
-  attrs.Set("kernel_shape", Ints({2, 2, 2}));
+  attrs.Set("kernel_shape", IntsAttr({2, 2, 2}));
   out = Run("MaxPool", attrs, {Tensor::FromVector<float>(Shape{1, 1, 3, 3, 3}, x3)}, 2);
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{1, 1, 2, 2, 2}, {12, 14, 16, 16, 22, 22, 24, 26});
   CheckValues<int64_t>((*out)[1], Shape{1, 1, 2, 2, 2}, {12, 14, 16, 16, 22, 22, 24, 26});
 
   attrs = AttributeMap();
-  attrs.Set("kernel_shape", Ints({2}));
-  attrs.Set("pads", Ints({1, 0}));
+  attrs.Set("kernel_shape", IntsAttr({2}));
+  attrs.Set("pads", IntsAttr({1, 0}));
   out = Run("MaxPool", attrs, {Tensor::FromVector<int8_t>(Shape{1, 1, 3}, {-5, -7, 3})});
   REQUIRE(out.ok());
   CheckValues<int8_t>((*out)[0], Shape{1, 1, 3}, {-5, -5, 3});
@@ -228,15 +196,15 @@ TEST_CASE("MaxPool 1-D, 3-D and integer inputs", "[cpu][pool]") {
 
 TEST_CASE("AveragePool counts only real elements unless count_include_pad", "[cpu][pool]") {
   AttributeMap attrs;
-  attrs.Set("kernel_shape", Ints({2, 3}));
-  attrs.Set("strides", Ints({2, 2}));
-  attrs.Set("pads", Ints({1, 1, 0, 1}));
+  attrs.Set("kernel_shape", IntsAttr({2, 3}));
+  attrs.Set("strides", IntsAttr({2, 2}));
+  attrs.Set("pads", IntsAttr({1, 1, 0, 1}));
   Tensor x = Tensor::FromVector<float>(Shape{1, 2, 3, 5}, kX235);
   auto out = Run("AveragePool", attrs, {x});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{1, 2, 2, 3},
                      {2, 2, 3, 6, 6.166667f, 6, 2.5f, 4.333333f, 6, 4.75f, 4.166667f, 4});
-  attrs.Set("count_include_pad", Int(1));
+  attrs.Set("count_include_pad", IntAttr(1));
   out = Run("AveragePool", attrs, {x});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{1, 2, 2, 3},
@@ -244,11 +212,11 @@ TEST_CASE("AveragePool counts only real elements unless count_include_pad", "[cp
 
   // ceil_mode: the overhanging part of the last window beyond the end padding is not counted either.
   attrs = AttributeMap();
-  attrs.Set("kernel_shape", Ints({2, 3}));
-  attrs.Set("strides", Ints({1, 2}));
-  attrs.Set("pads", Ints({0, 1, 1, 1}));
-  attrs.Set("ceil_mode", Int(1));
-  attrs.Set("count_include_pad", Int(1));
+  attrs.Set("kernel_shape", IntsAttr({2, 3}));
+  attrs.Set("strides", IntsAttr({1, 2}));
+  attrs.Set("pads", IntsAttr({0, 1, 1, 1}));
+  attrs.Set("ceil_mode", IntAttr(1));
+  attrs.Set("count_include_pad", IntAttr(1));
   out = Run("AveragePool", attrs, {x});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{1, 2, 3, 3},
@@ -256,14 +224,14 @@ TEST_CASE("AveragePool counts only real elements unless count_include_pad", "[cp
                       3.166667f, 3.166667f, 4.166667f, 2.666667f, 1.833333f, 2.166667f, 1.5f});
 
   attrs = AttributeMap();
-  attrs.Set("kernel_shape", Ints({2, 2}));
-  attrs.Set("auto_pad", Str("SAME_LOWER"));
+  attrs.Set("kernel_shape", IntsAttr({2, 2}));
+  attrs.Set("auto_pad", StringAttr("SAME_LOWER"));
   out = Run("AveragePool", attrs, {Tensor::FromVector<float>(Shape{1, 1, 4, 6}, Iota(24, 1))});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{1, 1, 4, 6},
                      {1,  1.5f,  2.5f,  3.5f,  4.5f,  5.5f,  4,  4.5f,  5.5f,  6.5f,  7.5f,  8.5f,
                       10, 10.5f, 11.5f, 12.5f, 13.5f, 14.5f, 16, 16.5f, 17.5f, 18.5f, 19.5f, 20.5f});
-  attrs.Set("auto_pad", Str("SAME_UPPER"));
+  attrs.Set("auto_pad", StringAttr("SAME_UPPER"));
   out = Run("AveragePool", attrs, {Tensor::FromVector<float>(Shape{1, 1, 4, 6}, Iota(24, 1))});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{1, 1, 4, 6},
@@ -273,10 +241,10 @@ TEST_CASE("AveragePool counts only real elements unless count_include_pad", "[cp
 
 TEST_CASE("AveragePool 1-D and 3-D, float64", "[cpu][pool]") {
   AttributeMap attrs;
-  attrs.Set("kernel_shape", Ints({3}));
-  attrs.Set("strides", Ints({2}));
-  attrs.Set("pads", Ints({1, 1}));
-  attrs.Set("count_include_pad", Int(1));
+  attrs.Set("kernel_shape", IntsAttr({3}));
+  attrs.Set("strides", IntsAttr({2}));
+  attrs.Set("pads", IntsAttr({1, 1}));
+  attrs.Set("count_include_pad", IntAttr(1));
   auto out = Run("AveragePool", attrs, {Tensor::FromVector<double>(Shape{1, 1, 7}, {2, -1, 5, 3, 0, 4, -2})});
   REQUIRE(out.ok());
   CheckValues<double>((*out)[0], Shape{1, 1, 4}, {1.0 / 3, 7.0 / 3, 7.0 / 3, 2.0 / 3});
@@ -284,9 +252,9 @@ TEST_CASE("AveragePool 1-D and 3-D, float64", "[cpu][pool]") {
   std::vector<float> x3(27);
   for (int i = 0; i < 27; ++i) x3[i] = (i % 2 ? -1.0f : 1.0f) * static_cast<float>(i);
   attrs = AttributeMap();
-  attrs.Set("kernel_shape", Ints({2, 2, 2}));
-  attrs.Set("strides", Ints({2, 2, 2}));
-  attrs.Set("pads", Ints({0, 0, 0, 1, 1, 1}));
+  attrs.Set("kernel_shape", IntsAttr({2, 2, 2}));
+  attrs.Set("strides", IntsAttr({2, 2, 2}));
+  attrs.Set("pads", IntsAttr({0, 0, 0, 1, 1, 1}));
   out = Run("AveragePool", attrs, {Tensor::FromVector<float>(Shape{1, 1, 3, 3, 3}, x3)});
   REQUIRE(out.ok());
   CheckValues<float>((*out)[0], Shape{1, 1, 2, 2, 2}, {0, 0, 0, -4.5f, 0, -1.5f, -0.5f, 26});
@@ -315,24 +283,24 @@ TEST_CASE("Pool ops reject bad inputs and attributes", "[cpu][pool]") {
   CHECK(out.status().message().find("kernel_shape") != std::string::npos);
 
   AttributeMap attrs;
-  attrs.Set("kernel_shape", Ints({2}));
+  attrs.Set("kernel_shape", IntsAttr({2}));
   out = Run("MaxPool", attrs, {x});
   REQUIRE_FALSE(out.ok());
   CHECK(out.status().message().find("must have rank 3") != std::string::npos);
 
-  attrs.Set("kernel_shape", Ints({2, 2}));
-  attrs.Set("storage_order", Int(2));
+  attrs.Set("kernel_shape", IntsAttr({2, 2}));
+  attrs.Set("storage_order", IntAttr(2));
   out = Run("MaxPool", attrs, {x});
   REQUIRE_FALSE(out.ok());
   CHECK(out.status().message().find("storage_order") != std::string::npos);
 
   attrs = AttributeMap();
-  attrs.Set("kernel_shape", Ints({5, 5}));
+  attrs.Set("kernel_shape", IntsAttr({5, 5}));
   out = Run("AveragePool", attrs, {x});
   REQUIRE_FALSE(out.ok());
   CHECK(out.status().message().find("AveragePool node 'test'") != std::string::npos);
 
-  attrs.Set("kernel_shape", Ints({2, 2}));
+  attrs.Set("kernel_shape", IntsAttr({2, 2}));
   out = Run("AveragePool", attrs, {Tensor::FromVector<int32_t>(Shape{1, 1, 2, 2}, {1, 2, 3, 4})});
   CHECK_FALSE(out.ok());
   out = Run("GlobalAveragePool", {}, {Tensor::FromVector<float>(Shape{3}, {1, 2, 3})});
@@ -342,8 +310,8 @@ TEST_CASE("Pool ops reject bad inputs and attributes", "[cpu][pool]") {
 
 TEST_CASE("Pool inference handles unknown dims and ranks", "[cpu][pool]") {
   AttributeMap attrs;
-  attrs.Set("kernel_shape", Ints({2, 2}));
-  attrs.Set("strides", Ints({2, 2}));
+  attrs.Set("kernel_shape", IntsAttr({2, 2}));
+  attrs.Set("strides", IntsAttr({2, 2}));
   auto def = CpuOpRegistry().Find("", "MaxPool", 12, {DataType::kFloat32});
   REQUIRE(def.ok());
   ValueType x = ValueType::Of(DataType::kFloat32, Shape{-1, 3, -1, 8});

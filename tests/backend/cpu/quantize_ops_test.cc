@@ -10,39 +10,20 @@
 #include "backend/cpu/cpu_ops.h"
 #include "backend/op_runner.h"
 #include "backend/thread_pool.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 
 namespace {
 
+using test::IntsAttr;
+using test::Run;
+using test::Values;
+
 SingleOp Op(const std::string& type, int opset, int64_t axis = 1, bool set_axis = false) {
-  SingleOp op;
-  op.op_type = type;
-  op.opset = opset;
-  if (set_axis) {
-    Attribute a;
-    a.kind = Attribute::Kind::kInt;
-    a.i = axis;
-    op.attrs.Set("axis", a);
-  }
+  SingleOp op = test::MakeSingleOp(type, opset);
+  if (set_axis) op.attrs.Set("axis", test::IntAttr(axis));
   return op;
-}
-
-Attribute Ints(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-
-template <typename T>
-std::vector<T> Values(const Tensor& t) {
-  return std::vector<T>(t.data<T>(), t.data<T>() + t.NumElements());
-}
-
-Result<std::vector<Tensor>> Run(const SingleOp& op, const std::vector<Tensor>& inputs, size_t outputs = 1) {
-  ThreadPool pool(2);
-  return RunSingleOp(CpuOpRegistry(), op, inputs, outputs, pool);
 }
 
 template <typename T>
@@ -202,9 +183,9 @@ struct QConvData {
     g.kind = Attribute::Kind::kInt;
     g.i = 2;
     op->attrs.Set("group", g);
-    op->attrs.Set("strides", Ints({2, 1}));
-    op->attrs.Set("dilations", Ints({1, 2}));
-    op->attrs.Set("pads", Ints({1, 0, 2, 1}));
+    op->attrs.Set("strides", IntsAttr({2, 1}));
+    op->attrs.Set("dilations", IntsAttr({1, 2}));
+    op->attrs.Set("pads", IntsAttr({1, 0, 2, 1}));
   }
 };
 

@@ -2,7 +2,7 @@
 // (onnx/backend/test/case/node/resize.py, interpolate_nd) unless computed by hand in a comment.
 #include <catch2/catch.hpp>
 
-#include "tests/backend/cpu/data_movement_test_util.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 using namespace edgeai::test;
@@ -15,7 +15,8 @@ Tensor Iota1(const Shape& shape) {  // 1, 2, 3, ...
   return F32(shape, v);
 }
 
-void CheckClose(const Tensor& t, const std::vector<float>& expected) {
+// Relative tolerance only, unlike the shared CheckClose.
+void CheckRelClose(const Tensor& t, const std::vector<float>& expected) {
   REQUIRE(t.NumElements() == static_cast<int64_t>(expected.size()));
   for (size_t i = 0; i < expected.size(); ++i) CHECK(t.data<float>()[i] == Approx(expected[i]).epsilon(1e-5));
 }
@@ -67,25 +68,25 @@ TEST_CASE("Resize-10 and Upsample use the legacy asymmetric floor/ceil mapping",
 TEST_CASE("Resize linear and cubic match the reference interpolation", "[cpu][resize]") {
   Tensor x = Iota1(Shape{1, 1, 2, 2});
   Tensor lin = OpCall("Resize", 13).Attr("mode", StringAttr("linear")).Run1({x, kNone, F32(Shape{4}, {1, 1, 2, 2})});
-  CheckClose(lin, {1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4});
+  CheckRelClose(lin, {1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4});
   Tensor corners = OpCall("Resize", 13)
                        .Attr("mode", StringAttr("linear"))
                        .Attr("coordinate_transformation_mode", StringAttr("align_corners"))
                        .Run1({x, kNone, kNone, I64s({1, 1, 3, 3})});
-  CheckClose(corners, {1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4});
+  CheckRelClose(corners, {1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4});
   Tensor big = Iota1(Shape{1, 1, 4, 4});
   Tensor cubic = OpCall("Resize", 13)
                      .Attr("mode", StringAttr("cubic"))
                      .Attr("cubic_coeff_a", FloatAttr(-0.5f))
                      .Attr("exclude_outside", IntAttr(1))
                      .Run1({big, kNone, kNone, I64s({1, 1, 3, 2})});
-  CheckClose(cubic, {1.8231432f, 3.9996138f, 7.4117646f, 9.588235f, 13.000386f, 15.176857f});
+  CheckRelClose(cubic, {1.8231432f, 3.9996138f, 7.4117646f, 9.588235f, 13.000386f, 15.176857f});
   // An output of one element samples at -0.5 in pytorch_half_pixel mode (row 0 after edge padding).
   Tensor torch = OpCall("Resize", 13)
                      .Attr("mode", StringAttr("linear"))
                      .Attr("coordinate_transformation_mode", StringAttr("pytorch_half_pixel"))
                      .Run1({big, kNone, kNone, I64s({1, 1, 1, 3})});
-  CheckClose(torch, {1.1666666f, 2.5f, 3.8333333f});
+  CheckRelClose(torch, {1.1666666f, 2.5f, 3.8333333f});
   // Linear on integers truncates like the reference's astype.
   Tensor bytes = Tensor::FromVector<uint8_t>(Shape{1, 2}, {0, 255});
   Tensor mid = OpCall("Resize", 13)
@@ -103,7 +104,7 @@ TEST_CASE("Resize tf_crop_and_resize extrapolates outside the roi", "[cpu][resiz
                     .Attr("coordinate_transformation_mode", StringAttr("tf_crop_and_resize"))
                     .Attr("extrapolation_value", FloatAttr(10))
                     .Run1({big, roi, kNone, I64s({1, 1, 3, 3})});
-  CheckClose(crop, {7.6f, 10, 10, 12.4f, 10, 10, 10, 10, 10});
+  CheckRelClose(crop, {7.6f, 10, 10, 12.4f, 10, 10, 10, 10, 10});
 }
 
 TEST_CASE("Resize-18 axes, keep_aspect_ratio_policy and antialias", "[cpu][resize]") {
@@ -119,7 +120,7 @@ TEST_CASE("Resize-18 axes, keep_aspect_ratio_policy and antialias", "[cpu][resiz
                   .Attr("axes", IntsAttr({-1}))
                   .Run1({x, kNone, F32(Shape{1}, {0.5f})});
   CHECK(aa.shape() == Shape{4, 4});
-  CheckClose(aa, {0.625f, 2.5f, 4.5f, 6.375f, 8.625f, 10.5f, 12.5f, 14.375f, 16.625f, 18.5f, 20.5f, 22.375f, 24.625f,
+  CheckRelClose(aa, {0.625f, 2.5f, 4.5f, 6.375f, 8.625f, 10.5f, 12.5f, 14.375f, 16.625f, 18.5f, 20.5f, 22.375f, 24.625f,
                   26.5f, 28.5f, 30.375f});
   // not_larger: one scale min(3/2, 3/4) = 0.75 for both axes, sizes rounded half up: 2x3.
   Tensor img = Iota1(Shape{1, 1, 2, 4});

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "tests/backend/cpu/rnn_test_util.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
-using namespace edgeai::rnn_test;
+using namespace edgeai::test;
 
 namespace {
 
@@ -71,7 +71,7 @@ std::vector<Tensor> MakeInputs(const Case& c, uint32_t seed) {
   std::vector<Tensor> in = {
       Random<T>(c.layout ? Shape{c.batch, c.seq, c.input} : Shape{c.seq, c.batch, c.input}, 1.0, rng),
       Random<T>({nd, gh, c.input}, w, rng), Random<T>({nd, gh, c.hidden}, w, rng),
-      c.bias ? Random<T>({nd, 2 * gh}, 0.5, rng) : Tensor(), c.lens.empty() ? Tensor() : Lens(c.lens),
+      c.bias ? Random<T>({nd, 2 * gh}, 0.5, rng) : Tensor(), c.lens.empty() ? Tensor() : I32s(c.lens),
       c.h0 ? Random<T>(state, 0.8, rng) : Tensor()};
   if (c.op == "LSTM") {
     in.push_back(c.c0 ? Random<T>(state, 0.8, rng) : Tensor());

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "tests/backend/cpu/rnn_test_util.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
-using namespace edgeai::rnn_test;
+using namespace edgeai::test;
 
 namespace {
 
@@ -115,7 +115,7 @@ TEST_CASE("GRU reverse, linear_before_reset=1, layout=1 and sequence_lens match 
   op.attrs.Set("direction", StringAttr("reverse"));
   op.attrs.Set("linear_before_reset", IntAttr(1));
   op.attrs.Set("layout", IntAttr(1));
-  auto out = Run(op, {Gen({2, 3, 2}, 0.1), Gen({1, 9, 2}, 1), Gen({1, 9, 3}, 2), Gen({1, 18}, 3), Lens({1, 3}),
+  auto out = Run(op, {Gen({2, 3, 2}, 0.1), Gen({1, 9, 2}, 1), Gen({1, 9, 3}, 2), Gen({1, 18}, 3), I32s({1, 3}),
                       Gen({2, 1, 3}, 4)}, 2);
   REQUIRE(out.ok());
   CheckClose((*out)[0], Shape{2, 3, 1, 3}, kGruLayoutY);
@@ -126,7 +126,7 @@ TEST_CASE("LSTM bidirectional with peepholes, initial states and sequence_lens m
   SingleOp op = MakeSingleOp("LSTM", 14);
   op.attrs.Set("hidden_size", IntAttr(3));
   op.attrs.Set("direction", StringAttr("bidirectional"));
-  auto out = Run(op, {Gen({3, 2, 2}, 0.1), Gen({2, 12, 2}, 1), Gen({2, 12, 3}, 2), Gen({2, 24}, 3), Lens({2, 3}),
+  auto out = Run(op, {Gen({3, 2, 2}, 0.1), Gen({2, 12, 2}, 1), Gen({2, 12, 3}, 2), Gen({2, 24}, 3), I32s({2, 3}),
                       Gen({2, 2, 3}, 4), Gen({2, 2, 3}, 5), Gen({2, 9}, 6)}, 3);
   REQUIRE(out.ok());
   CheckClose((*out)[0], Shape{3, 2, 2, 3}, kLstmBidiY);
@@ -140,7 +140,7 @@ TEST_CASE("RNN bidirectional with per-direction activations and an empty sequenc
   op.attrs.Set("direction", StringAttr("bidirectional"));
   op.attrs.Set("activations", StringsAttr({"Tanh", "LeakyRelu"}));
   op.attrs.Set("activation_alpha", FloatsAttr({0.3f}));
-  auto out = Run(op, {Gen({3, 2, 2}, 0.1), Gen({2, 3, 2}, 1), Gen({2, 3, 3}, 2), Gen({2, 6}, 3), Lens({0, 3}),
+  auto out = Run(op, {Gen({3, 2, 2}, 0.1), Gen({2, 3, 2}, 1), Gen({2, 3, 3}, 2), Gen({2, 6}, 3), I32s({0, 3}),
                       Gen({2, 2, 3}, 4)}, 2);
   REQUIRE(out.ok());
   CheckClose((*out)[0], Shape{3, 2, 2, 3}, kRnnBidiY);
@@ -227,7 +227,7 @@ TEST_CASE("RNN ops reject bad inputs and attributes with clear messages", "[cpu]
   bad_rank[1] = Gen({18, 5}, 0);
   fails(op, bad_rank, 2, "input W must have rank 3");
   std::vector<Tensor> bad_lens = in;
-  bad_lens[4] = Lens({1, 5, 2});
+  bad_lens[4] = I32s({1, 5, 2});
   fails(op, bad_lens, 2, "sequence_lens[1] = 5 is outside [0, 4]");
   std::vector<Tensor> bad_dtype = in;
   bad_dtype[2] = Tensor::FromVector<double>(Shape{1, 18, 6}, std::vector<double>(108, 0.5));

@@ -1,7 +1,7 @@
 // Scatter, ScatterElements, ScatterND and GatherND (scatter_ops.cc). Expected values from numpy.
 #include <catch2/catch.hpp>
 
-#include "tests/backend/cpu/data_movement_test_util.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 using namespace edgeai::test;

@@ -3,7 +3,7 @@
 #include <numeric>
 #include <random>
 
-#include "tests/backend/cpu/data_movement_test_util.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 using namespace edgeai::test;

@@ -1,17 +1,12 @@
 // DepthToSpace, SpaceToDepth, GridSample, RoiAlign and NonMaxSuppression.
 #include <catch2/catch.hpp>
 
-#include "tests/backend/cpu/data_movement_test_util.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 using namespace edgeai::test;
 
 namespace {
-
-void CheckClose(const Tensor& t, const std::vector<float>& expected, double margin = 1e-5) {
-  REQUIRE(t.NumElements() == static_cast<int64_t>(expected.size()));
-  for (size_t i = 0; i < expected.size(); ++i) CHECK(t.data<float>()[i] == Approx(expected[i]).margin(margin));
-}
 
 const Tensor kNone;
 

@@ -1,7 +1,7 @@
 // TfIdfVectorizer over integer tokens (tfidf.cc). Expected counts follow the ONNX examples.
 #include <catch2/catch.hpp>
 
-#include "tests/backend/cpu/data_movement_test_util.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
 using namespace edgeai::test;

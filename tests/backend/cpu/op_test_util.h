@@ -1,9 +1,10 @@
-// Helpers for the data-movement kernel tests (shape_ops, tensor_ops, gather/pad ops): building attributes and
-// tensors, running one op, and running load-time inference on partially known inputs.
+// Helpers shared by the CPU kernel tests: building attributes and tensors, running one op, reading values
+// back and comparing them, and running load-time inference on partially known inputs.
 #pragma once
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "backend/cpu/cpu_ops.h"
@@ -47,6 +48,12 @@ inline Attribute StringAttr(std::string v) {
   a.s = std::move(v);
   return a;
 }
+inline Attribute StringsAttr(std::vector<std::string> v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kStrings;
+  a.strings = std::move(v);
+  return a;
+}
 inline Attribute TensorAttr(Tensor t) {
   Attribute a;
   a.kind = Attribute::Kind::kTensor;
@@ -56,6 +63,9 @@ inline Attribute TensorAttr(Tensor t) {
 
 inline Tensor I64(const Shape& shape, const std::vector<int64_t>& v) { return Tensor::FromVector<int64_t>(shape, v); }
 inline Tensor I64s(const std::vector<int64_t>& v) { return I64(Shape{static_cast<int64_t>(v.size())}, v); }
+inline Tensor I32s(const std::vector<int32_t>& v) {
+  return Tensor::FromVector<int32_t>(Shape{static_cast<int64_t>(v.size())}, v);
+}
 inline Tensor F32(const Shape& shape, const std::vector<float>& v) { return Tensor::FromVector<float>(shape, v); }
 
 // 0, 1, 2, ... as T.
@@ -70,6 +80,54 @@ template <typename T>
 std::vector<T> Values(const Tensor& t) {
   return std::vector<T>(t.data<T>(), t.data<T>() + t.NumElements());
 }
+// Values<T> after requiring that `t` holds T.
+template <typename T>
+std::vector<T> TypedValues(const Tensor& t) {
+  REQUIRE(t.dtype() == DataTypeOf<T>::value);
+  return Values<T>(t);
+}
+
+inline SingleOp MakeSingleOp(const std::string& type, int opset) {
+  SingleOp op;
+  op.op_type = type;
+  op.opset = opset;
+  return op;
+}
+
+// Runs `op` on the CPU registry with the shared test pool.
+inline Result<std::vector<Tensor>> Run(const SingleOp& op, const std::vector<Tensor>& inputs, size_t outputs = 1) {
+  return RunSingleOp(CpuOpRegistry(), op, inputs, outputs, TestPool());
+}
+inline Result<std::vector<Tensor>> RunOp(const std::string& op_type, int opset, const AttributeMap& attrs,
+                                         const std::vector<Tensor>& inputs, size_t outputs = 1) {
+  SingleOp single;
+  single.op_type = op_type;
+  single.opset = opset;
+  single.attrs = attrs;
+  return Run(single, inputs, outputs);
+}
+
+// Checks shape and values: floating point within `eps` relative or `margin` absolute, integers exactly.
+template <typename T>
+void CheckValues(const Tensor& t, const Shape& shape, const std::vector<T>& expected, double eps = 1e-5,
+                 double margin = 1e-6) {
+  REQUIRE(t.shape() == shape);
+  REQUIRE(t.NumElements() == static_cast<int64_t>(expected.size()));
+  for (size_t i = 0; i < expected.size(); ++i) {
+    INFO("element " << i);
+    if constexpr (std::is_floating_point_v<T>) {
+      CHECK(t.data<T>()[i] == Approx(expected[i]).epsilon(eps).margin(margin));
+    } else {
+      CHECK(t.data<T>()[i] == expected[i]);
+    }
+  }
+}
+
+// Checks the float values of `t` against `expected` within `margin` absolute.
+inline void CheckClose(const Tensor& t, const std::vector<float>& expected, double margin = 1e-5) {
+  REQUIRE(t.NumElements() == static_cast<int64_t>(expected.size()));
+  for (size_t i = 0; i < expected.size(); ++i) CHECK(t.data<float>()[i] == Approx(expected[i]).margin(margin));
+}
 
 struct OpCall {
   std::string op;
@@ -82,11 +140,7 @@ struct OpCall {
     return *this;
   }
   Result<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs, size_t outputs = 1) const {
-    SingleOp single;
-    single.op_type = op;
-    single.opset = opset;
-    single.attrs = attrs;
-    return RunSingleOp(CpuOpRegistry(), single, inputs, outputs, TestPool());
+    return RunOp(op, opset, attrs, inputs, outputs);
   }
   // The single output; fails the test when the op fails.
   Tensor Run1(const std::vector<Tensor>& inputs) const {
