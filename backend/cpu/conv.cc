@@ -234,16 +234,6 @@ void Im2ColSegment(const T* x, const ConvProblem& p, int64_t kidx, int64_t j0, i
   ValidRange(off_w, sw, p.in[last], ow, &lo, &hi);
   int64_t col = j0 % ow;
   int64_t row = j0 / ow;
-  if (n == 2) {
-    // The common case without the odometer: output row `row` reads input row row * stride + offset.
-    for (; count > 0; ++row, col = 0) {
-      const int64_t end = std::min(ow, col + count), ih = row * p.stride[0] + offset[0];
-      Im2ColRowPart<T>(ih >= 0 && ih < p.in[0] ? x + ih * p.in[1] : nullptr, sw, off_w, lo, hi, col, end, dst - col);
-      dst += end - col;
-      count -= end - col;
-    }
-    return;
-  }
   int64_t pos[kMaxSpatial] = {};  // odometer over the output positions of the outer axes
   for (int64_t i = last - 1; i >= 0; --i) {
     pos[i] = row % p.out[i];
@@ -265,6 +255,39 @@ void Im2ColSegment(const T* x, const ConvProblem& p, int64_t kidx, int64_t j0, i
   }
 }
 
+// What one kernel offset of a 2-D convolution reads: input row oh * stride_h + off_h and column
+// ow * stride_w + off_w, the latter inside the input for output columns [lo, hi).
+struct Tap2D {
+  int64_t off_h, off_w, lo, hi;
+};
+
+// The taps of every kernel offset, for the 2-D row source; false when there are too many to keep at hand.
+constexpr int64_t kMaxTaps = 64;
+bool MakeTaps2D(const ConvProblem& p, Tap2D* taps) {
+  if (p.n != 2 || p.kernel_size > kMaxTaps) return false;
+  for (int64_t kidx = 0; kidx < p.kernel_size; ++kidx) {
+    Tap2D& t = taps[kidx];
+    t.off_h = (kidx / p.kernel[1]) * p.dilation[0] - p.pad[0];
+    t.off_w = (kidx % p.kernel[1]) * p.dilation[1] - p.pad[1];
+    ValidRange(t.off_w, p.stride[1], p.in[1], p.out[1], &t.lo, &t.hi);
+  }
+  return true;
+}
+
+// Im2ColSegment for 2-D problems, with the tap's geometry worked out beforehand.
+template <typename T>
+void Im2ColSegment2D(const T* x, const ConvProblem& p, const Tap2D& tap, int64_t j0, int64_t count, T* dst) {
+  const int64_t ow = p.out[1];
+  int64_t col = j0 % ow;
+  for (int64_t row = j0 / ow; count > 0; ++row, col = 0) {
+    const int64_t end = std::min(ow, col + count), ih = row * p.stride[0] + tap.off_h;
+    const T* src = ih >= 0 && ih < p.in[0] ? x + ih * p.in[1] : nullptr;
+    Im2ColRowPart<T>(src, p.stride[1], tap.off_w, tap.lo, tap.hi, col, end, dst - col);
+    dst += end - col;
+    count -= end - col;
+  }
+}
+
 // col[c * kernel_size + kidx][out position] for the `channels` planes starting at x.
 template <typename T>
 void Im2Col(const T* x, const ConvProblem& p, int64_t channels, T* col, const ThreadPool& pool) {
@@ -272,7 +295,8 @@ void Im2Col(const T* x, const ConvProblem& p, int64_t channels, T* col, const Th
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, p.out_size));
   pool.ParallelFor(rows, grain, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      Im2ColSegment(x + (r / p.kernel_size) * p.in_size, p, r % p.kernel_size, 0, p.out_size, col + r * p.out_size);
+      const T* plane = x + (r / p.kernel_size) * p.in_size;
+      Im2ColSegment(plane, p, r % p.kernel_size, 0, p.out_size, col + r * p.out_size);
     }
   });
 }
@@ -301,8 +325,15 @@ void ConvGemmF32(const ConvProblem& p, const GemmShape& s, const float* xg, cons
     }
     return;
   }
+  Tap2D taps[kMaxTaps];
+  const bool two_d = MakeTaps2D(p, taps);
   auto rows = [&](int64_t k, int64_t j0, int64_t n, float* out) {
-    Im2ColSegment(xg + (k / p.kernel_size) * p.in_size, p, k % p.kernel_size, j0, n, out);
+    const int64_t c = k / p.kernel_size, kidx = k - c * p.kernel_size;
+    if (two_d) {
+      Im2ColSegment2D(xg + c * p.in_size, p, taps[kidx], j0, n, out);
+    } else {
+      Im2ColSegment(xg + c * p.in_size, p, kidx, j0, n, out);
+    }
   };
   if (packed != nullptr) {
     SgemmPackedA(*packed, s.n, rows, 1.0f, 0.0f, yg, s.ldc, pool, bias);
@@ -438,6 +469,7 @@ void RunConv(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* pa
   }
   const int64_t items = p.batch * p.group;
   if (items >= 2 * pool.threads()) {
+    if constexpr (std::is_same_v<T, float>) PrepareSgemmThreads(pool);
     // Enough independent (image, group) pairs to keep every thread busy: each runs serially.
     pool.ParallelFor(items, 1, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) ConvItem(p, x, w, packed, bias, y, i, SerialPool());

@@ -7,9 +7,10 @@
 // AVX-512 and AVX2+FMA through function target attributes and picked once at startup from the CPU's features,
 // with a portable C++ fallback, so the library itself needs no -march flag.
 //
-// Once warm, Sgemm allocates nothing: packing buffers are per-thread and only grow. An operand that stays the
-// same across calls (weights) can be packed once with PackSgemmA / PackSgemmB and passed to SgemmPackedA /
-// SgemmPackedB, which then skip packing it.
+// Once warm, Sgemm allocates nothing: each thread's packing buffers are sized once, for the largest block (see
+// PrepareSgemmThreads). An operand that stays the same across calls (weights) can be packed once with
+// PackSgemmA / PackSgemmB and passed to SgemmPackedA / SgemmPackedB, which then skip packing it. Products with
+// at most 4 rows and a transposed B (recurrent cells) run as dot products, without packing.
 #pragma once
 
 #include <cstddef>
@@ -96,6 +97,12 @@ void SgemmRows(const GemmShape& shape, float alpha, const float* a, SgemmRowSour
 // C[M, N] = alpha * op(A) * B + beta * C with B packed (K and N from it).
 void SgemmPackedB(bool trans_a, int64_t m, const float* a, int64_t lda, const SgemmPacked& b, float alpha,
                   float beta, float* c, int64_t ldc, const ThreadPool& pool);
+
+// Sizes the packing buffers of the calling thread and of every thread of `pool` (once per thread; later calls
+// return at once), so that no thread allocates when it first packs in a warm run. Multithreaded products call
+// it themselves; kernels that run single-threaded products inside their own parallel loops (one per image or
+// batch) call it first with their pool.
+void PrepareSgemmThreads(const ThreadPool& pool);
 
 // The micro-kernel levels. The best one the CPU supports is chosen on first use; tests and benchmarks may
 // force another (process-wide; not meant to change while products run).

@@ -1,7 +1,7 @@
 // Internal to the SGEMM: what one instruction-set level provides (register-blocked micro-kernels, the matching
-// operand packers and cache-blocking sizes). gemm.cc picks one level at startup and drives it; the kernels live
-// in one file per level so that each is compiled for its instruction set only (function target attributes:
-// nothing else in the library depends on CPU features the build machine happens to have).
+// operand packers and cache-blocking sizes). gemm.cc picks one level at startup and gemm_driver.cc drives it;
+// the kernels live in one file per level so that each is compiled for its instruction set only (function
+// target attributes: nothing else in the library depends on CPU features the build machine happens to have).
 //
 // Packed layouts, shared by every level (MR, NR: the level's register tile):
 //   A block (mb rows x kb): panels of MR rows, each stored k-major: panel[k * MR + i] = A(row0 + i, k0 + k);
@@ -15,9 +15,10 @@
 namespace edgeai::cpu::gemm_internal {
 
 // C[rows x cols] = alpha * (Apanel * Bpanel) + beta * C (+ bias[i] on row i when bias is not null) over kb
-// steps, for rows <= MR and cols <= NR; beta == 0 ignores what C held (NaN included). Row k of the B panel starts at b + k * ldb: ldb == NR for a packed panel,
-// or B's own row stride when it is read in place (then `padded` is false and nothing past column `cols` is read;
-// a packed panel is padded, so whole vectors may be read).
+// steps, for rows <= MR and cols <= NR; beta == 0 ignores what C held (NaN included). Row k of the B panel
+// starts at b + k * ldb: ldb == NR for a packed panel, or a row stride for rows read in place. `padded`: whole
+// vectors may be read past column `cols` (packed panels and zero-padded rows); otherwise nothing past it is.
+// The A panel is always packed (MR floats per k step).
 using MicroKernelFn = void (*)(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, float* c,
                                int64_t ldc, int rows, int cols, float alpha, float beta, const float* bias);
 // Packs rows [0, mb) x k [0, kb) of op(A) (src points at element (0, 0) of the block; trans: A is stored
@@ -25,10 +26,13 @@ using MicroKernelFn = void (*)(int64_t kb, const float* a, const float* b, int64
 using PackAFn = void (*)(bool trans, const float* src, int64_t ld, int64_t mb, int64_t kb, float* dst);
 // Packs k [0, kb) x columns [0, nb) of op(B) (trans: B is stored N x K) into NR-column panels at dst.
 using PackBFn = void (*)(bool trans, const float* src, int64_t ld, int64_t kb, int64_t nb, float* dst);
-// C[m x n] = alpha * A * B^T + beta * C with A [m x k] and B [n x k] row-major: dot products of rows, for products
-// with too few rows of A to repay packing B (recurrent cells, one input at a time).
+// C[m x n] = alpha * A * B^T + beta * C with A [m x k] and B [n x k] row-major: dot products of rows, for
+// products with too few rows of A to repay packing B (recurrent cells, one input at a time).
 using DotRowsFn = void (*)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
                            int64_t ldb, float* c, int64_t ldc, float alpha, float beta);
+
+// The register tile of every level fits in this many floats (the driver keeps one on the stack).
+constexpr int kMaxTileFloats = 1024;
 
 struct KernelSet {
   const char* name;

@@ -19,6 +19,7 @@ namespace {
 constexpr int kMr = 6;
 constexpr int kNr = 16;
 constexpr int kVectors = kNr / 8;
+static_assert(kMr * kNr <= kMaxTileFloats);
 
 template <int R, int V, bool kMaskB>
 EDGEAI_TARGET_AVX2 void Tile(int64_t kb, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,

@@ -111,6 +111,7 @@ void DotRows(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const
 
 template <int MR, int NV>
 struct Tiles {
+  static_assert(MR * NV * 16 <= kMaxTileFloats);
   using Fn = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int, float, float,
                       const float*);
   template <size_t... I>

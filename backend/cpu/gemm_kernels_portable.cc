@@ -1,5 +1,6 @@
-// Portable SGEMM micro-kernel (any CPU, any compiler): a 4 x 16 tile of plain C++ whose inner loops have
-// constant trip counts, so that the baseline vector unit (SSE2 on x86-64, NEON on AArch64) gets used.
+// Portable SGEMM micro-kernel (any CPU, any compiler): a 4 x 8 tile of plain C++ whose loops have constant trip
+// counts, so that the compiler keeps the accumulators in registers and uses the baseline vector unit (SSE2 on
+// x86-64: 8 of its 16 registers; NEON on AArch64).
 #include <array>
 #include <utility>
 
@@ -10,35 +11,38 @@ namespace edgeai::cpu::gemm_internal {
 namespace {
 
 constexpr int kMr = 4;
-constexpr int kNr = 16;
+constexpr int kNr = 8;
+static_assert(kMr * kNr <= kMaxTileFloats);
 
 template <int R>
 void Tile(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, float* c, int64_t ldc, int cols,
           float alpha, float beta, const float* bias) {
+  // Only constant indices into acc, so that it can live in registers; a B row read in place with fewer
+  // columns goes through a zero-padded copy.
   float acc[R][kNr] = {};
-  if (padded || cols == kNr) {
-    for (int64_t k = 0; k < kb; ++k, a += kMr, b += ldb) {
-      for (int i = 0; i < R; ++i) {
-        const float av = a[i];
-        for (int j = 0; j < kNr; ++j) acc[i][j] += av * b[j];
-      }
+  const bool whole = padded || cols == kNr;
+  for (int64_t k = 0; k < kb; ++k, a += kMr, b += ldb) {
+    float padded_row[kNr];
+    const float* row = b;
+    if (!whole) {
+      for (int j = 0; j < kNr; ++j) padded_row[j] = j < cols ? b[j] : 0.0f;
+      row = padded_row;
     }
-  } else {
-    for (int64_t k = 0; k < kb; ++k, a += kMr, b += ldb) {
-      for (int i = 0; i < R; ++i) {
-        for (int j = 0; j < cols; ++j) acc[i][j] += a[i] * b[j];
-      }
+    for (int i = 0; i < R; ++i) {
+      for (int j = 0; j < kNr; ++j) acc[i][j] += a[i] * row[j];
     }
+  }
+  float out[R][kNr];
+  for (int i = 0; i < R; ++i) {
+    for (int j = 0; j < kNr; ++j) out[i][j] = alpha * acc[i][j];
   }
   for (int i = 0; i < R; ++i) {
     float* cr = c + i * ldc;
+    const float add = bias != nullptr ? bias[i] : 0.0f;
     if (beta == 0.0f) {
-      for (int j = 0; j < cols; ++j) cr[j] = alpha * acc[i][j];
+      for (int j = 0; j < cols; ++j) cr[j] = out[i][j] + add;
     } else {
-      for (int j = 0; j < cols; ++j) cr[j] = alpha * acc[i][j] + beta * cr[j];
-    }
-    if (bias != nullptr) {
-      for (int j = 0; j < cols; ++j) cr[j] += bias[i];
+      for (int j = 0; j < cols; ++j) cr[j] = out[i][j] + beta * cr[j] + add;
     }
   }
 }

@@ -159,6 +159,9 @@ struct IsaGuard {
 TEST_CASE("Sgemm: the portable level is always available and one level is active", "[cpu][gemm]") {
   CHECK(SgemmIsaSupported(SgemmIsa::kPortable));
   CHECK(SgemmIsaSupported(ActiveSgemmIsa()));
+  ThreadPool pool(2);
+  PrepareSgemmThreads(pool);  // sizes the threads' buffers; a second call has nothing to do
+  PrepareSgemmThreads(pool);
 #if !defined(__x86_64__)
   CHECK_FALSE(SgemmIsaSupported(SgemmIsa::kAvx512));
   CHECK_FALSE(ForceSgemmIsa(SgemmIsa::kAvx2));
