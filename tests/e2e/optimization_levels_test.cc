@@ -7,27 +7,14 @@
 #include <string>
 
 #include "edgeai/engine.h"
-#include "tools/npy.h"
+#include "tests/e2e/reference_data.h"
 
 using namespace edgeai;
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kData = EDGEAI_TEST_DATA_DIR;
-
-NamedTensors ReadTensors(const std::string& model, const std::string& kind) {
-  NamedTensors tensors;
-  std::string prefix = model + "." + kind + ".";
-  for (const auto& entry : fs::directory_iterator(kData)) {
-    std::string file = entry.path().filename().string();
-    if (file.rfind(prefix, 0) != 0 || entry.path().extension() != ".npy") continue;
-    Result<Tensor> t = tools::ReadNpy(entry.path().string());
-    REQUIRE(t.ok());
-    tensors[file.substr(prefix.size(), file.size() - prefix.size() - 4)] = std::move(t).value();
-  }
-  return tensors;
-}
+const std::string& kData = test::TestDataDir();
 
 struct LevelRun {
   NamedTensors outputs;
@@ -59,8 +46,8 @@ int64_t Mismatches(const Tensor& expected, const Tensor& actual, double rtol, do
 }
 
 void CheckLevels(const std::string& model) {
-  NamedTensors inputs = ReadTensors(model, "in");
-  NamedTensors reference = ReadTensors(model, "ort");
+  NamedTensors inputs = test::ReadReferenceTensors(model, "in");
+  NamedTensors reference = test::ReadReferenceTensors(model, "ort");
   REQUIRE(!inputs.empty());
   LevelRun none = RunAt(model, "none", inputs);
   CHECK(none.info.optimized_node_count == none.info.node_count);
@@ -93,7 +80,7 @@ TEST_CASE("transformer_enc4 gives the same outputs at every optimisation level",
 }
 
 TEST_CASE("the optimised transformer_enc4 and squeezenet1_1 use the fused ops", "[e2e][passes]") {
-  NamedTensors inputs = ReadTensors("transformer_enc4", "in");
+  NamedTensors inputs = test::ReadReferenceTensors("transformer_enc4", "in");
   const ModelInfo info = RunAt("transformer_enc4", "all", inputs).info;
   CHECK(info.optimized_op_counts.at("com.edgeai.LayerNormalization") == 8);
   CHECK(info.optimized_op_counts.at("com.edgeai.FusedMatMul") == 12);
@@ -105,7 +92,7 @@ TEST_CASE("the optimised transformer_enc4 and squeezenet1_1 use the fused ops", 
   CHECK(basic.optimized_op_counts.count("Identity") == 0);
   CHECK(basic.optimized_op_counts.count("com.edgeai.FusedMatMul") == 0);
 
-  const ModelInfo squeeze = RunAt("squeezenet1_1", "all", ReadTensors("squeezenet1_1", "in")).info;
+  const ModelInfo squeeze = RunAt("squeezenet1_1", "all", test::ReadReferenceTensors("squeezenet1_1", "in")).info;
   CHECK(squeeze.optimized_op_counts.at("com.edgeai.FusedConv") == 26);
   CHECK(squeeze.optimized_op_counts.count("Relu") == 0);
 }

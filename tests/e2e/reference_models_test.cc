@@ -7,29 +7,14 @@
 #include <string>
 
 #include "edgeai/engine.h"
-#include "tools/npy.h"
+#include "tests/e2e/reference_data.h"
 
 using namespace edgeai;
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kData = EDGEAI_TEST_DATA_DIR;
-
-// Files named "<model>.<kind>.<tensor>.npy" for kind "in" or "ort".
-NamedTensors ReadTensors(const std::string& model, const std::string& kind) {
-  NamedTensors tensors;
-  std::string prefix = model + "." + kind + ".";
-  for (const auto& entry : fs::directory_iterator(kData)) {
-    std::string file = entry.path().filename().string();
-    if (file.rfind(prefix, 0) != 0 || entry.path().extension() != ".npy") continue;
-    std::string name = file.substr(prefix.size(), file.size() - prefix.size() - 4);
-    Result<Tensor> t = tools::ReadNpy(entry.path().string());
-    REQUIRE(t.ok());
-    tensors[name] = std::move(t).value();
-  }
-  return tensors;
-}
+const std::string& kData = test::TestDataDir();
 
 void CheckAllClose(const std::string& name, const Tensor& expected, const Tensor& actual) {
   INFO("output " << name << ": expected " << expected.Describe() << ", got " << actual.Describe());
@@ -56,8 +41,8 @@ void RunReference(const std::string& model, int threads) {
   Status loaded = engine.LoadModel(kData + "/" + model + ".onnx");
   INFO(loaded.ToString());
   REQUIRE(loaded.ok());
-  NamedTensors inputs = ReadTensors(model, "in");
-  NamedTensors expected = ReadTensors(model, "ort");
+  NamedTensors inputs = test::ReadReferenceTensors(model, "in");
+  NamedTensors expected = test::ReadReferenceTensors(model, "ort");
   REQUIRE(!inputs.empty());
   REQUIRE(!expected.empty());
   Result<NamedTensors> out = engine.Run(inputs);

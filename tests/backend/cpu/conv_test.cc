@@ -8,37 +8,12 @@
 #include "backend/cpu/cpu_ops.h"
 #include "backend/op_runner.h"
 #include "backend/thread_pool.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
+using namespace edgeai::test;
 
 namespace {
-
-SingleOp Op(const std::string& type, int opset, const AttributeMap& attrs = {}) {
-  SingleOp op;
-  op.op_type = type;
-  op.opset = opset;
-  op.attrs = attrs;
-  return op;
-}
-
-Attribute Ints(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute Int(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-Attribute Str(std::string s) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = std::move(s);
-  return a;
-}
 
 std::vector<float> Random(int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -115,10 +90,10 @@ std::vector<float> ReferenceConv(const ConvCase& c, const std::vector<float>& x,
 }
 
 void SetWindowAttrs(const ConvCase& c, SingleOp* op) {
-  if (c.group != 1) op->attrs.Set("group", Int(c.group));
-  if (!c.strides.empty()) op->attrs.Set("strides", Ints(c.strides));
-  if (!c.dilations.empty()) op->attrs.Set("dilations", Ints(c.dilations));
-  if (!c.pads.empty()) op->attrs.Set("pads", Ints(c.pads));
+  if (c.group != 1) op->attrs.Set("group", IntAttr(c.group));
+  if (!c.strides.empty()) op->attrs.Set("strides", IntsAttr(c.strides));
+  if (!c.dilations.empty()) op->attrs.Set("dilations", IntsAttr(c.dilations));
+  if (!c.pads.empty()) op->attrs.Set("pads", IntsAttr(c.pads));
 }
 
 Result<std::vector<Tensor>> RunConv(const SingleOp& op, const ConvCase& c, const std::vector<float>& x,
@@ -145,7 +120,7 @@ void CheckConv(const ConvCase& c, const ConvCase& ref, const AttributeMap& extra
   const std::vector<float> x = Random(Product(c.x_dims), 1);
   const std::vector<float> w = Random(Product(c.w_dims), 2);
   const std::vector<float> b = Random(c.w_dims[0], 3);
-  SingleOp op = Op("Conv", opset, extra);
+  SingleOp op = MakeSingleOp("Conv", opset, extra);
   SetWindowAttrs(c, &op);
   auto y = RunConv(op, c, x, w, b);
   REQUIRE(y.ok());
@@ -190,9 +165,9 @@ TEST_CASE("Conv 1x1 runs as a plain GEMM, grouped or not", "[cpu][conv]") {
 
 TEST_CASE("Conv auto_pad SAME_UPPER, SAME_LOWER and VALID", "[cpu][conv]") {
   AttributeMap upper, lower, valid;
-  upper.Set("auto_pad", Str("SAME_UPPER"));
-  lower.Set("auto_pad", Str("SAME_LOWER"));
-  valid.Set("auto_pad", Str("VALID"));
+  upper.Set("auto_pad", StringAttr("SAME_UPPER"));
+  lower.Set("auto_pad", StringAttr("SAME_LOWER"));
+  valid.Set("auto_pad", StringAttr("VALID"));
   // 7x7 input, 2x2 kernel, stride 1: one unit of padding per axis, at the end (UPPER) or the begin (LOWER).
   ConvCase even{{1, 2, 7, 7}, {3, 2, 2, 2}, 1, {}, {}, {}, false};
   ConvCase even_upper = even, even_lower = even;
@@ -222,7 +197,7 @@ TEST_CASE("Conv 1-D and 3-D", "[cpu][conv]") {
 
 TEST_CASE("Conv accepts a matching kernel_shape and float64", "[cpu][conv]") {
   AttributeMap attrs;
-  attrs.Set("kernel_shape", Ints({3, 3}));
+  attrs.Set("kernel_shape", IntsAttr({3, 3}));
   ConvCase c{{1, 2, 5, 5}, {2, 2, 3, 3}, 1, {}, {}, {1, 1, 1, 1}, false};
   CheckConv(c, c, attrs);
 
@@ -231,7 +206,7 @@ TEST_CASE("Conv accepts a matching kernel_shape and float64", "[cpu][conv]") {
   Tensor x = Tensor::FromVector<double>(Shape{1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
   Tensor w = Tensor::FromVector<double>(Shape{1, 1, 2, 2}, {1, 1, 1, 1});
   Tensor b = Tensor::FromVector<double>(Shape{1}, {0.5});
-  auto y = RunSingleOp(CpuOpRegistry(), Op("Conv", 11), {x, w, b}, 1, pool);
+  auto y = RunSingleOp(CpuOpRegistry(), MakeSingleOp("Conv", 11), {x, w, b}, 1, pool);
   REQUIRE(y.ok());
   REQUIRE((*y)[0].shape() == Shape{1, 1, 2, 2});
   const double* v = (*y)[0].data<double>();
@@ -245,8 +220,8 @@ TEST_CASE("Conv shape inference handles unknown dims at load time", "[cpu][conv]
   auto def = CpuOpRegistry().Find("", "Conv", 13, {DataType::kFloat32, DataType::kFloat32});
   REQUIRE(def.ok());
   AttributeMap attrs;
-  attrs.Set("strides", Ints({2, 2}));
-  attrs.Set("auto_pad", Str("SAME_UPPER"));
+  attrs.Set("strides", IntsAttr({2, 2}));
+  attrs.Set("auto_pad", StringAttr("SAME_UPPER"));
   ValueType x = ValueType::Of(DataType::kFloat32, Shape{-1, 3, 224, -1});
   ValueType w = ValueType::Of(DataType::kFloat32, Shape{32, 3, 3, 3});
   InferenceContext ctx("c", "Conv", 13, attrs, {&x, &w}, {nullptr, nullptr}, 1);
@@ -265,14 +240,14 @@ TEST_CASE("Conv rejects inconsistent inputs and attributes", "[cpu][conv]") {
     std::vector<Tensor> in = {Tensor::FromVector(Shape(xd), Random(Product(xd), 1)),
                               Tensor::FromVector(Shape(wd), Random(Product(wd), 2))};
     if (bias >= 0) in.push_back(Tensor::FromVector(Shape{bias}, Random(bias, 3)));
-    return RunSingleOp(CpuOpRegistry(), Op("Conv", 13, attrs), in, 1, pool).status();
+    return RunSingleOp(CpuOpRegistry(), MakeSingleOp("Conv", 13, attrs), in, 1, pool).status();
   };
   Status s = run({1, 3, 5, 5}, {4, 2, 3, 3}, {});
   CHECK(s.code() == StatusCode::kInvalidArgument);
   CHECK_THAT(s.message(), Catch::Contains("input channels"));
 
   AttributeMap grouped;
-  grouped.Set("group", Int(2));
+  grouped.Set("group", IntAttr(2));
   s = run({1, 3, 5, 5}, {4, 1, 3, 3}, grouped);
   CHECK_THAT(s.message(), Catch::Contains("does not divide the 3 input channels"));
   s = run({1, 4, 5, 5}, {3, 2, 3, 3}, grouped);
@@ -288,17 +263,17 @@ TEST_CASE("Conv rejects inconsistent inputs and attributes", "[cpu][conv]") {
   CHECK_THAT(s.message(), Catch::Contains("smaller than the window"));
 
   AttributeMap bad_kernel, bad_pad, bad_strides, bad_group;
-  bad_kernel.Set("kernel_shape", Ints({2, 2}));
+  bad_kernel.Set("kernel_shape", IntsAttr({2, 2}));
   CHECK_THAT(run({1, 3, 5, 5}, {4, 3, 3, 3}, bad_kernel).message(), Catch::Contains("kernel_shape"));
-  bad_pad.Set("auto_pad", Str("SAME"));
+  bad_pad.Set("auto_pad", StringAttr("SAME"));
   CHECK_THAT(run({1, 3, 5, 5}, {4, 3, 3, 3}, bad_pad).message(), Catch::Contains("auto_pad"));
-  bad_strides.Set("strides", Ints({1, 1, 1}));
+  bad_strides.Set("strides", IntsAttr({1, 1, 1}));
   CHECK_THAT(run({1, 3, 5, 5}, {4, 3, 3, 3}, bad_strides).message(), Catch::Contains("strides"));
-  bad_group.Set("group", Int(0));
+  bad_group.Set("group", IntAttr(0));
   CHECK_THAT(run({1, 3, 5, 5}, {4, 3, 3, 3}, bad_group).message(), Catch::Contains("group"));
 
   // Integer inputs are not a Conv type.
   Tensor xi = Tensor::FromVector<int32_t>(Shape{1, 1, 2, 2}, {1, 2, 3, 4});
-  CHECK(RunSingleOp(CpuOpRegistry(), Op("Conv", 13), {xi, xi}, 1, pool).status().code() ==
+  CHECK(RunSingleOp(CpuOpRegistry(), MakeSingleOp("Conv", 13), {xi, xi}, 1, pool).status().code() ==
         StatusCode::kUnimplemented);
 }

@@ -8,31 +8,12 @@
 #include "backend/cpu/cpu_ops.h"
 #include "backend/op_runner.h"
 #include "backend/thread_pool.h"
+#include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
+using namespace edgeai::test;
 
 namespace {
-
-SingleOp Op(const std::string& type, int opset, const AttributeMap& attrs = {}) {
-  SingleOp op;
-  op.op_type = type;
-  op.opset = opset;
-  op.attrs = attrs;
-  return op;
-}
-
-Attribute Int(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-Attribute Float(float v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = v;
-  return a;
-}
 
 template <typename T>
 std::vector<T> Random(int64_t n, uint32_t seed) {
@@ -84,7 +65,7 @@ void CheckMatMul(const Shape& as, const Shape& bs, int opset = 13) {
   INFO("A " << as.ToString() << " x B " << bs.ToString());
   ThreadPool pool(2);
   std::vector<T> a = Random<T>(as.NumElements(), 1), b = Random<T>(bs.NumElements(), 2);
-  auto y = RunSingleOp(CpuOpRegistry(), Op("MatMul", opset),
+  auto y = RunSingleOp(CpuOpRegistry(), MakeSingleOp("MatMul", opset),
                        {Tensor::FromVector(as, a), Tensor::FromVector(bs, b)}, 1, pool);
   REQUIRE(y.ok());
   Shape out;
@@ -113,11 +94,11 @@ void CheckGemm(int64_t m, int64_t n, int64_t k, bool ta, bool tb, float alpha, f
     c = Random<T>(c_dims->NumElements(), 5);
     inputs.push_back(Tensor::FromVector(*c_dims, c));
   }
-  SingleOp op = Op("Gemm", opset);
-  if (ta) op.attrs.Set("transA", Int(1));
-  if (tb) op.attrs.Set("transB", Int(1));
-  if (alpha != 1.0f) op.attrs.Set("alpha", Float(alpha));
-  if (beta != 1.0f) op.attrs.Set("beta", Float(beta));
+  SingleOp op = MakeSingleOp("Gemm", opset);
+  if (ta) op.attrs.Set("transA", IntAttr(1));
+  if (tb) op.attrs.Set("transB", IntAttr(1));
+  if (alpha != 1.0f) op.attrs.Set("alpha", FloatAttr(alpha));
+  if (beta != 1.0f) op.attrs.Set("beta", FloatAttr(beta));
   auto y = RunSingleOp(CpuOpRegistry(), op, inputs, 1, pool);
   REQUIRE(y.ok());
   const Tensor& t = (*y)[0];
@@ -168,7 +149,7 @@ TEST_CASE("MatMul 2-D, 1-D promotion and batched broadcasting match numpy semant
 TEST_CASE("MatMul rejects mismatched shapes and unsupported types", "[cpu][matmul]") {
   ThreadPool pool(2);
   auto run = [&](const Shape& as, const Shape& bs, int opset = 13) {
-    return RunSingleOp(CpuOpRegistry(), Op("MatMul", opset),
+    return RunSingleOp(CpuOpRegistry(), MakeSingleOp("MatMul", opset),
                        {Tensor::FromVector(as, Random<float>(as.NumElements(), 1)),
                         Tensor::FromVector(bs, Random<float>(bs.NumElements(), 2))},
                        1, pool)
@@ -180,7 +161,7 @@ TEST_CASE("MatMul rejects mismatched shapes and unsupported types", "[cpu][matmu
   CHECK_THAT(run({2, 3, 4}, {3, 4, 5}).message(), Catch::Contains("cannot be broadcast"));
   CHECK_THAT(run({}, {3}).message(), Catch::Contains("rank >= 1"));
   Tensor i32 = Tensor::FromVector<int32_t>(Shape{2, 2}, {1, 2, 3, 4});
-  CHECK(RunSingleOp(CpuOpRegistry(), Op("MatMul", 8), {i32, i32}, 1, pool).status().code() ==
+  CHECK(RunSingleOp(CpuOpRegistry(), MakeSingleOp("MatMul", 8), {i32, i32}, 1, pool).status().code() ==
         StatusCode::kUnimplemented);  // integers arrive at opset 9
 
   auto def = CpuOpRegistry().Find("", "MatMul", 13, {DataType::kFloat32, DataType::kFloat32});
@@ -219,14 +200,14 @@ TEST_CASE("Gemm opset rules for C and shape errors", "[cpu][matmul]") {
   Tensor c_row = Tensor::FromVector<float>(Shape{2}, {10, 20});
   Tensor c_full = Tensor::FromVector<float>(Shape{2, 2}, {10, 20, 30, 40});
   auto run = [&](int opset, std::vector<Tensor> in, AttributeMap attrs = {}) {
-    return RunSingleOp(CpuOpRegistry(), Op("Gemm", opset, attrs), in, 1, pool);
+    return RunSingleOp(CpuOpRegistry(), MakeSingleOp("Gemm", opset, attrs), in, 1, pool);
   };
   // Opsets before 11 require C.
   CHECK_THAT(run(9, {a, b}).status().message(), Catch::Contains("missing required input #2"));
   // Opsets 1..6 broadcast C only with broadcast=1.
   CHECK_THAT(run(6, {a, b, c_row}).status().message(), Catch::Contains("broadcast=1"));
   AttributeMap bcast;
-  bcast.Set("broadcast", Int(1));
+  bcast.Set("broadcast", IntAttr(1));
   auto y = run(6, {a, b, c_row}, bcast);
   REQUIRE(y.ok());
   const float* v = (*y)[0].data<float>();

@@ -87,10 +87,11 @@ std::vector<T> TypedValues(const Tensor& t) {
   return Values<T>(t);
 }
 
-inline SingleOp MakeSingleOp(const std::string& type, int opset) {
+inline SingleOp MakeSingleOp(const std::string& type, int opset, const AttributeMap& attrs = {}) {
   SingleOp op;
   op.op_type = type;
   op.opset = opset;
+  op.attrs = attrs;
   return op;
 }
 
@@ -100,11 +101,7 @@ inline Result<std::vector<Tensor>> Run(const SingleOp& op, const std::vector<Ten
 }
 inline Result<std::vector<Tensor>> RunOp(const std::string& op_type, int opset, const AttributeMap& attrs,
                                          const std::vector<Tensor>& inputs, size_t outputs = 1) {
-  SingleOp single;
-  single.op_type = op_type;
-  single.opset = opset;
-  single.attrs = attrs;
-  return Run(single, inputs, outputs);
+  return Run(MakeSingleOp(op_type, opset, attrs), inputs, outputs);
 }
 
 // Checks shape and values: floating point within `eps` relative or `margin` absolute, integers exactly.
