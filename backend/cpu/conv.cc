@@ -2,7 +2,8 @@
 //
 // Three compute paths, chosen per call from the concrete geometry:
 //   - depthwise (one input channel per group, 1-D/2-D): a direct sliding-window loop, since im2col + GEMM
-//     would do a K x 1 product per channel and waste the copy;
+//     would do a K x 1 product per channel and waste the copy; 3x3 windows sum in registers, with AVX-512 or
+//     AVX2 rows (conv_depthwise_avx.cc) for float32 where the CPU runs them;
 //   - pointwise (all kernel dims 1, stride 1, no padding): the input already is the im2col matrix, so one GEMM
 //     per image and group;
 //   - general: one GEMM per image and group over the im2col matrix. For float32 the GEMM packs im2col rows as it
@@ -22,6 +23,16 @@
 #include "backend/thread_pool.h"
 
 namespace edgeai::cpu {
+
+#if defined(__x86_64__)
+namespace conv_internal {  // conv_depthwise_avx.cc
+void Depthwise3x3RowAvx512(const float* const* rows, const float* w, float bias, int64_t stride, int64_t off,
+                           int64_t lo, int64_t hi, float* orow);
+void Depthwise3x3RowAvx2(const float* const* rows, const float* w, float bias, int64_t stride, int64_t off,
+                         int64_t lo, int64_t hi, float* orow);
+}  // namespace conv_internal
+#endif
+
 namespace {
 
 constexpr size_t kMaxSpatial = 6;  // input rank up to 8, the inline capacity of Shape
@@ -402,45 +413,118 @@ void DepthwiseRowChecked(const ConvProblem& p, const T* xin, const T* wk, T bias
   }
 }
 
-// The 3x3 kernel of MobileNet-style models, away from the borders: all nine taps summed in registers and one
-// store per output, instead of nine passes over the row.
+// The 3x3 kernel of MobileNet-style models, for output columns [lo, hi) where every tap is inside the input
+// row: the present window rows summed in registers and one store per output, instead of nine passes over the
+// row. Missing rows (in the padding) are null.
 template <typename T>
-void Depthwise3x3Inner(const ConvProblem& p, const T* x0, const T* wk, T bias, int64_t lo, int64_t hi, T* orow) {
-  const int64_t iw = p.in[1], dh = p.dilation[0] * iw, dw = p.dilation[1], sw = p.stride[1];
-  const T* x1 = x0 + dh;
-  const T* x2 = x1 + dh;
-  const T w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6], w7 = wk[7], w8 = wk[8];
-  for (int64_t o = lo; o < hi; ++o) {
-    const int64_t i = o * sw - p.pad[1];
-    T acc = bias;
-    acc += w0 * x0[i] + w1 * x0[i + dw] + w2 * x0[i + 2 * dw];
-    acc += w3 * x1[i] + w4 * x1[i + dw] + w5 * x1[i + 2 * dw];
-    acc += w6 * x2[i] + w7 * x2[i + dw] + w8 * x2[i + 2 * dw];
-    orow[o] = acc;
+void Depthwise3x3Rows(const ConvProblem& p, const T* const* rows, const T* wk, T bias, int64_t lo, int64_t hi,
+                      T* orow) {
+  const int64_t dw = p.dilation[1], sw = p.stride[1], pad = p.pad[1];
+  if (rows[0] != nullptr && rows[1] != nullptr && rows[2] != nullptr) {
+    const T *x0 = rows[0], *x1 = rows[1], *x2 = rows[2];
+    const T w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6], w7 = wk[7],
+            w8 = wk[8];
+    for (int64_t o = lo; o < hi; ++o) {
+      const int64_t i = o * sw - pad;
+      T acc = bias;
+      acc += w0 * x0[i] + w1 * x0[i + dw] + w2 * x0[i + 2 * dw];
+      acc += w3 * x1[i] + w4 * x1[i + dw] + w5 * x1[i + 2 * dw];
+      acc += w6 * x2[i] + w7 * x2[i + dw] + w8 * x2[i + 2 * dw];
+      orow[o] = acc;
+    }
+    return;
+  }
+  std::fill(orow + lo, orow + hi, bias);
+  for (int64_t k = 0; k < 3; ++k) {
+    const T* x = rows[k];
+    if (x == nullptr) continue;
+    const T w0 = wk[3 * k], w1 = wk[3 * k + 1], w2 = wk[3 * k + 2];
+    for (int64_t o = lo; o < hi; ++o) {
+      const int64_t i = o * sw - pad;
+      orow[o] += w0 * x[i] + w1 * x[i + dw] + w2 * x[i + 2 * dw];
+    }
+  }
+}
+
+// One border output of the 3x3 window: only a few per row, where the checked row loops would cost more in
+// range set-up than in arithmetic.
+template <typename T>
+T Depthwise3x3At(const ConvProblem& p, const T* const* rows, const T* wk, T bias, int64_t o) {
+  T acc = bias;
+  const int64_t i0 = o * p.stride[1] - p.pad[1];
+  for (int64_t k = 0; k < 3; ++k) {
+    if (rows[k] == nullptr) continue;
+    for (int64_t j = 0; j < 3; ++j) {
+      const int64_t i = i0 + j * p.dilation[1];
+      if (i >= 0 && i < p.in[1]) acc += wk[3 * k + j] * rows[k][i];
+    }
+  }
+  return acc;
+}
+
+// A vectorised 3x3 row (conv_depthwise_avx.cc): rows[k] is window row k (null in the padding), output column
+// o in [lo, hi) reads rows[k][o * stride + off + j], j < 3, all inside the row.
+using Depthwise3x3RowFn = void (*)(const float* const* rows, const float* w, float bias, int64_t stride,
+                                   int64_t off, int64_t lo, int64_t hi, float* orow);
+
+// The vector row for this geometry and CPU, or null for the portable loops. It follows the SGEMM's ISA choice
+// (from GetCpuInfo()), so forcing that one, as tests do, forces this one too.
+Depthwise3x3RowFn PickDepthwise3x3Row(const ConvProblem& p) {
+#if defined(__x86_64__)
+  if (p.kernel[0] != 3 || p.kernel[1] != 3 || p.dilation[1] != 1 || p.stride[1] > 2) return nullptr;
+  switch (ActiveSgemmIsa()) {
+    case SgemmIsa::kAvx512:
+      return conv_internal::Depthwise3x3RowAvx512;
+    case SgemmIsa::kAvx2:
+      return conv_internal::Depthwise3x3RowAvx2;
+    case SgemmIsa::kPortable:
+      break;
+  }
+#endif
+  (void)p;
+  return nullptr;
+}
+
+// Columns [lo, hi) where every tap of a 3-wide window is inside the input row.
+void Inner3x3Columns(const ConvProblem& p, int64_t* lo, int64_t* hi) {
+  int64_t lo_last, hi_first;
+  ValidRange(-p.pad[1], p.stride[1], p.in[1], p.out[1], lo, &hi_first);
+  ValidRange(2 * p.dilation[1] - p.pad[1], p.stride[1], p.in[1], p.out[1], &lo_last, hi);
+  *hi = std::max(*lo, std::min(*hi, hi_first));
+}
+
+// A 3x3 plane: every row, the padded top and bottom ones too, sums its present window rows over the inner
+// columns (through `row_fn` when there is one) and computes the few border columns one by one.
+template <typename T>
+void Depthwise3x3Plane(const ConvProblem& p, const T* xin, const T* wk, T bias, T* out,
+                       Depthwise3x3RowFn row_fn) {
+  const int64_t ow_size = p.out[1];
+  int64_t lo, hi;
+  Inner3x3Columns(p, &lo, &hi);
+  for (int64_t oh = 0; oh < p.out[0]; ++oh) {
+    T* orow = out + oh * ow_size;
+    const T* rows[3];
+    for (int64_t k = 0; k < 3; ++k) {
+      const int64_t ih = oh * p.stride[0] + k * p.dilation[0] - p.pad[0];
+      rows[k] = ih >= 0 && ih < p.in[0] ? xin + ih * p.in[1] : nullptr;
+    }
+    for (int64_t o = 0; o < lo; ++o) orow[o] = Depthwise3x3At(p, rows, wk, bias, o);
+    bool done = lo >= hi;
+    if constexpr (std::is_same_v<T, float>) {
+      if (!done && row_fn != nullptr) {
+        row_fn(rows, wk, bias, p.stride[1], -p.pad[1], lo, hi, orow);
+        done = true;
+      }
+    }
+    if (!done) Depthwise3x3Rows(p, rows, wk, bias, lo, hi, orow);
+    for (int64_t o = hi; o < ow_size; ++o) orow[o] = Depthwise3x3At(p, rows, wk, bias, o);
   }
 }
 
 template <typename T>
 void DepthwisePlane(const ConvProblem& p, const T* xin, const T* wk, T bias, T* out) {
-  const int64_t ow_size = p.out[1];
-  const bool k3x3 = p.kernel[0] == 3 && p.kernel[1] == 3;
-  // Columns where every tap is inside the input: from the first and the last tap's valid ranges.
-  int64_t lo = 0, hi = 0, lo_last, hi_first;
-  if (k3x3) {
-    ValidRange(-p.pad[1], p.stride[1], p.in[1], ow_size, &lo, &hi_first);
-    ValidRange(2 * p.dilation[1] - p.pad[1], p.stride[1], p.in[1], ow_size, &lo_last, &hi);
-    hi = std::max(lo, std::min(hi, hi_first));
-  }
   for (int64_t oh = 0; oh < p.out[0]; ++oh) {
-    T* orow = out + oh * ow_size;
-    const int64_t ih = oh * p.stride[0] - p.pad[0];
-    if (!k3x3 || ih < 0 || ih + 2 * p.dilation[0] >= p.in[0] || lo >= hi) {
-      DepthwiseRowChecked(p, xin, wk, bias, oh, 0, ow_size, orow);
-      continue;
-    }
-    DepthwiseRowChecked(p, xin, wk, bias, oh, 0, lo, orow);
-    Depthwise3x3Inner(p, xin + ih * p.in[1], wk, bias, lo, hi, orow);
-    DepthwiseRowChecked(p, xin, wk, bias, oh, hi, ow_size, orow);
+    DepthwiseRowChecked(p, xin, wk, bias, oh, 0, p.out[1], out + oh * p.out[1]);
   }
 }
 
@@ -450,11 +534,21 @@ void DepthwiseConv(const ConvProblem& p, const T* x, const T* w, const T* bias, 
   const int64_t work = std::max<int64_t>(1, p.out_size * p.kernel_size);
   const int64_t grain = std::max<int64_t>(1, 32768 / work);
   const int64_t mpg = p.out_per_group();
+  Depthwise3x3RowFn row_fn = nullptr;
+  if constexpr (std::is_same_v<T, float>) row_fn = PickDepthwise3x3Row(p);
+  const bool k3x3 = p.kernel[0] == 3 && p.kernel[1] == 3;
   pool.ParallelFor(planes, grain, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t img = plane / p.out_channels, m = plane % p.out_channels;
       const T* xin = x + (img * p.in_channels + m / mpg) * p.in_size;
-      DepthwisePlane(p, xin, w + m * p.kernel_size, bias ? bias[m] : T(0), y + plane * p.out_size);
+      const T* wk = w + m * p.kernel_size;
+      const T b = bias ? bias[m] : T(0);
+      T* out = y + plane * p.out_size;
+      if (k3x3) {
+        Depthwise3x3Plane(p, xin, wk, b, out, row_fn);
+      } else {
+        DepthwisePlane(p, xin, wk, b, out);
+      }
     }
   });
 }

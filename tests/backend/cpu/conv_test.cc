@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/gemm.h"
 #include "backend/op_runner.h"
 #include "backend/thread_pool.h"
 #include "tests/backend/cpu/op_test_util.h"
@@ -154,6 +155,25 @@ TEST_CASE("Conv with groups and depthwise convolution", "[cpu][conv]") {
   // Many (image, group) pairs: the parallel-items path with serial GEMMs.
   CheckConv({{3, 8, 6, 6}, {8, 2, 3, 3}, 4, {}, {}, {1, 1, 1, 1}, true});
   CheckConv({{5, 3, 6, 5}, {4, 3, 3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}, true});
+}
+
+// The 3x3 depthwise rows have an AVX-512 and an AVX2 form, chosen with the SGEMM's ISA; each one the CPU runs
+// is checked over widths that leave every partial last vector, with padded and unpadded borders.
+TEST_CASE("Conv 3x3 depthwise matches the reference on every ISA level", "[cpu][conv]") {
+  for (cpu::SgemmIsa isa : {cpu::SgemmIsa::kPortable, cpu::SgemmIsa::kAvx2, cpu::SgemmIsa::kAvx512}) {
+    if (!cpu::ForceSgemmIsa(isa)) continue;
+    INFO("isa " << cpu::SgemmIsaName(isa));
+    for (int64_t width : {1, 2, 3, 5, 8, 9, 16, 17, 18, 31, 33, 40, 57}) {
+      INFO("width " << width);
+      for (int64_t stride : {1, 2}) {
+        CheckConv({{1, 3, 5, width}, {3, 1, 3, 3}, 3, {stride, stride}, {}, {1, 1, 1, 1}, true});
+        if (width >= 2) CheckConv({{1, 2, 4, width}, {2, 1, 3, 3}, 2, {1, stride}, {}, {0, 0, 1, 1}, false});
+        CheckConv({{1, 2, 3, width}, {4, 1, 3, 3}, 2, {stride, stride}, {}, {2, 2, 2, 2}, true});
+        CheckConv({{1, 2, 7, width}, {2, 1, 3, 3}, 2, {stride, stride}, {2, 1}, {2, 1, 1, 1}, true});
+      }
+    }
+  }
+  cpu::ResetSgemmIsa();
 }
 
 TEST_CASE("Conv 1x1 runs as a plain GEMM, grouped or not", "[cpu][conv]") {

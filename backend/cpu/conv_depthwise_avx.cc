@@ -1,0 +1,149 @@
+// AVX-512 and AVX2+FMA rows of the 3x3 float32 depthwise convolution (stride 1 or 2 along the row, no
+// dilation along it), for the output columns whose taps all lie inside the input row. The vectors run along the
+// output columns: stride 1 reads each input row at offsets 0, 1 and 2; stride 2 reads twice as many floats and
+// splits them into the even and odd columns. A partial last vector uses masked loads and stores, so the caller
+// passes any column range. conv.cc calls these only after GetCpuInfo() (through the SGEMM ISA choice) says
+// the CPU runs them; the library itself is built without -march flags.
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#define EDGEAI_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define EDGEAI_TARGET_AVX2 __attribute__((target("avx2,fma")))
+
+namespace edgeai::cpu::conv_internal {
+namespace {
+
+// One output row of the 3x3 window: rows[k] is input row k of the window (null where it lies in the padding),
+// output column o reads rows[k][o * stride + off + j] for j = 0, 1, 2.
+struct Depthwise3x3Row {
+  const float* rows[3];
+  const float* w;  // the nine weights, row-major
+  float bias;
+  int64_t stride, off;
+};
+
+inline EDGEAI_TARGET_AVX512 __mmask16 FirstLanes512(int64_t n) {
+  n = std::max<int64_t>(0, std::min<int64_t>(16, n));
+  return static_cast<__mmask16>((1u << n) - 1u);
+}
+
+// Stride 1: three shifted loads of 16 columns.
+inline EDGEAI_TARGET_AVX512 __m512 Row512S1(const float* x, __mmask16 m, __m512 w0, __m512 w1, __m512 w2,
+                                            __m512 acc) {
+  acc = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(m, x), acc);
+  acc = _mm512_fmadd_ps(w1, _mm512_maskz_loadu_ps(m, x + 1), acc);
+  return _mm512_fmadd_ps(w2, _mm512_maskz_loadu_ps(m, x + 2), acc);
+}
+
+// Stride 2, n output columns: x[0, 2n) gives the even (tap 0) and odd (tap 1) columns, x[2, 2n + 1) tap 2.
+inline EDGEAI_TARGET_AVX512 __m512 Row512S2(const float* x, int64_t n, __m512 w0, __m512 w1, __m512 w2,
+                                            __m512 acc) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const __m512 a = _mm512_maskz_loadu_ps(FirstLanes512(2 * n), x);
+  const __m512 b = _mm512_maskz_loadu_ps(FirstLanes512(2 * n - 16), x + 16);
+  const __m512 c = _mm512_maskz_loadu_ps(FirstLanes512(2 * n - 1), x + 2);
+  const __m512 d = _mm512_maskz_loadu_ps(FirstLanes512(2 * n - 17), x + 18);
+  acc = _mm512_fmadd_ps(w0, _mm512_permutex2var_ps(a, even, b), acc);
+  acc = _mm512_fmadd_ps(w1, _mm512_permutex2var_ps(a, odd, b), acc);
+  return _mm512_fmadd_ps(w2, _mm512_permutex2var_ps(c, even, d), acc);
+}
+
+template <int S>
+EDGEAI_TARGET_AVX512 void Row512(const Depthwise3x3Row& r, int64_t lo, int64_t hi, float* orow) {
+  __m512 w[9];
+  for (int i = 0; i < 9; ++i) w[i] = _mm512_set1_ps(r.w[i]);
+  const __m512 bias = _mm512_set1_ps(r.bias);
+  for (int64_t o = lo; o < hi; o += 16) {
+    const int64_t n = std::min<int64_t>(16, hi - o);
+    const __mmask16 m = FirstLanes512(n);
+    // One accumulator per kernel row keeps the dependency chains short.
+    __m512 acc[3] = {bias, _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int k = 0; k < 3; ++k) {
+      if (r.rows[k] == nullptr) continue;
+      const float* x = r.rows[k] + o * S + r.off;
+      acc[k] = S == 1 ? Row512S1(x, m, w[3 * k], w[3 * k + 1], w[3 * k + 2], acc[k])
+                      : Row512S2(x, n, w[3 * k], w[3 * k + 1], w[3 * k + 2], acc[k]);
+    }
+    _mm512_mask_storeu_ps(orow + o, m, _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]));
+  }
+}
+
+inline EDGEAI_TARGET_AVX2 __m256i FirstLanes256(int64_t n) {
+  const int c = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(8, n)));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+inline EDGEAI_TARGET_AVX2 __m256 Row256S1(const float* x, __m256i m, __m256 w0, __m256 w1, __m256 w2,
+                                          __m256 acc) {
+  acc = _mm256_fmadd_ps(w0, _mm256_maskload_ps(x, m), acc);
+  acc = _mm256_fmadd_ps(w1, _mm256_maskload_ps(x + 1, m), acc);
+  return _mm256_fmadd_ps(w2, _mm256_maskload_ps(x + 2, m), acc);
+}
+
+// The even (or odd) floats of a:b in order: shuffle_ps works within 128-bit lanes, so the 64-bit halves are
+// put back in order afterwards.
+template <int kImm>
+inline EDGEAI_TARGET_AVX2 __m256 Split256(__m256 a, __m256 b) {
+  const __m256 s = _mm256_shuffle_ps(a, b, kImm);
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(s), 0xD8));
+}
+
+inline EDGEAI_TARGET_AVX2 __m256 Row256S2(const float* x, int64_t n, __m256 w0, __m256 w1, __m256 w2,
+                                          __m256 acc) {
+  const __m256 a = _mm256_maskload_ps(x, FirstLanes256(2 * n));
+  const __m256 b = _mm256_maskload_ps(x + 8, FirstLanes256(2 * n - 8));
+  const __m256 c = _mm256_maskload_ps(x + 2, FirstLanes256(2 * n - 1));
+  const __m256 d = _mm256_maskload_ps(x + 10, FirstLanes256(2 * n - 9));
+  acc = _mm256_fmadd_ps(w0, Split256<0x88>(a, b), acc);
+  acc = _mm256_fmadd_ps(w1, Split256<0xDD>(a, b), acc);
+  return _mm256_fmadd_ps(w2, Split256<0x88>(c, d), acc);
+}
+
+template <int S>
+EDGEAI_TARGET_AVX2 void Row256(const Depthwise3x3Row& r, int64_t lo, int64_t hi, float* orow) {
+  __m256 w[9];
+  for (int i = 0; i < 9; ++i) w[i] = _mm256_set1_ps(r.w[i]);
+  const __m256 bias = _mm256_set1_ps(r.bias);
+  for (int64_t o = lo; o < hi; o += 8) {
+    const int64_t n = std::min<int64_t>(8, hi - o);
+    __m256 acc[3] = {bias, _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int k = 0; k < 3; ++k) {
+      if (r.rows[k] == nullptr) continue;
+      const float* x = r.rows[k] + o * S + r.off;
+      acc[k] = S == 1 ? Row256S1(x, FirstLanes256(n), w[3 * k], w[3 * k + 1], w[3 * k + 2], acc[k])
+                      : Row256S2(x, n, w[3 * k], w[3 * k + 1], w[3 * k + 2], acc[k]);
+    }
+    _mm256_maskstore_ps(orow + o, FirstLanes256(n), _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), acc[2]));
+  }
+}
+
+}  // namespace
+
+// The entry points declared in conv.cc; see Depthwise3x3Row for the arguments.
+void Depthwise3x3RowAvx512(const float* const* rows, const float* w, float bias, int64_t stride, int64_t off,
+                           int64_t lo, int64_t hi, float* orow) {
+  const Depthwise3x3Row r{{rows[0], rows[1], rows[2]}, w, bias, stride, off};
+  if (stride == 1) {
+    Row512<1>(r, lo, hi, orow);
+  } else {
+    Row512<2>(r, lo, hi, orow);
+  }
+}
+
+void Depthwise3x3RowAvx2(const float* const* rows, const float* w, float bias, int64_t stride, int64_t off,
+                         int64_t lo, int64_t hi, float* orow) {
+  const Depthwise3x3Row r{{rows[0], rows[1], rows[2]}, w, bias, stride, off};
+  if (stride == 1) {
+    Row256<1>(r, lo, hi, orow);
+  } else {
+    Row256<2>(r, lo, hi, orow);
+  }
+}
+
+}  // namespace edgeai::cpu::conv_internal
+
+#endif  // defined(__x86_64__)
