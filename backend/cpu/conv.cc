@@ -35,7 +35,6 @@ void Depthwise3x3RowAvx2(const float* const* rows, const float* w, float bias, i
 
 namespace {
 
-constexpr size_t kMaxSpatial = 6;  // input rank up to 8, the inline capacity of Shape
 
 struct ConvAttrs {
   WindowAttrs window;
@@ -59,7 +58,7 @@ Status InferConvDims(const InferenceContext& ctx, const ConvAttrs& attrs, const 
     return ctx.Error("weight W " + w.ToString() + " must have the rank of X " + x.ToString());
   }
   const size_t n = x.rank() - 2;
-  if (n > kMaxSpatial) return ctx.Error("at most " + std::to_string(kMaxSpatial) + " spatial axes are supported");
+  if (n > kMaxConvSpatial) return ctx.Error("at most " + std::to_string(kMaxConvSpatial) + " spatial axes are supported");
   const int64_t group = attrs.group;
   if (x[1] >= 0 && x[1] % group != 0) {
     return ctx.Error("group " + std::to_string(group) + " does not divide the " + std::to_string(x[1]) +
@@ -73,24 +72,9 @@ Status InferConvDims(const InferenceContext& ctx, const ConvAttrs& attrs, const 
     return ctx.Error("W " + w.ToString() + " expects " + std::to_string(w[1]) + " x " + std::to_string(group) +
                      " (group) input channels but X " + x.ToString() + " has " + std::to_string(x[1]));
   }
-  const std::vector<int64_t>& ks = attrs.window.kernel_shape;
-  if (!ks.empty() && ks.size() != n) {
-    return ctx.Error("kernel_shape has " + std::to_string(ks.size()) + " dims for " + std::to_string(n) +
-                     " spatial axes");
-  }
-  int64_t input[kMaxSpatial], kernel[kMaxSpatial];
-  for (size_t i = 0; i < n; ++i) {
-    int64_t k = w[i + 2];
-    if (!ks.empty()) {
-      if (k >= 0 && k != ks[i]) {
-        return ctx.Error("kernel_shape does not match the spatial dims of W " + w.ToString());
-      }
-      k = ks[i];
-    }
-    // An unknown kernel dim makes that output dim unknown; the geometry helper wants a real kernel.
-    kernel[i] = k < 0 ? 1 : k;
-    input[i] = k < 0 ? -1 : x[i + 2];
-  }
+  int64_t input[kMaxConvSpatial], kernel[kMaxConvSpatial];
+  Status resolved = ResolveConvKernel(attrs.window.kernel_shape, x, w, "W", input, kernel);
+  if (!resolved.ok()) return ctx.Error(resolved.message());
   SpatialGeometry geo;
   Status s = ComputePoolGeometry(input, kernel, n, attrs.window, &geo);
   if (!s.ok()) return ctx.Error(s.message());
@@ -142,8 +126,8 @@ Status InferConv(InferenceContext& ctx) {
 struct ConvProblem {
   int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
   size_t n = 0;  // spatial axes
-  int64_t in[kMaxSpatial], kernel[kMaxSpatial], out[kMaxSpatial];
-  int64_t stride[kMaxSpatial], dilation[kMaxSpatial], pad[kMaxSpatial];
+  int64_t in[kMaxConvSpatial], kernel[kMaxConvSpatial], out[kMaxConvSpatial];
+  int64_t stride[kMaxConvSpatial], dilation[kMaxConvSpatial], pad[kMaxConvSpatial];
   int64_t in_size = 1, kernel_size = 1, out_size = 1;  // products over the spatial axes
 
   int64_t in_per_group() const { return in_channels / group; }
@@ -231,7 +215,7 @@ inline void Im2ColRowPart(const T* src, int64_t sw, int64_t off_w, int64_t lo, i
 template <typename T>
 void Im2ColSegment(const T* x, const ConvProblem& p, int64_t kidx, int64_t j0, int64_t count, T* dst) {
   const size_t n = p.n;
-  int64_t offset[kMaxSpatial], in_stride[kMaxSpatial];
+  int64_t offset[kMaxConvSpatial], in_stride[kMaxConvSpatial];
   int64_t rest = kidx, stride_acc = 1;
   for (size_t i = n; i-- > 0;) {
     offset[i] = (rest % p.kernel[i]) * p.dilation[i] - p.pad[i];
@@ -245,7 +229,7 @@ void Im2ColSegment(const T* x, const ConvProblem& p, int64_t kidx, int64_t j0, i
   ValidRange(off_w, sw, p.in[last], ow, &lo, &hi);
   int64_t col = j0 % ow;
   int64_t row = j0 / ow;
-  int64_t pos[kMaxSpatial] = {};  // odometer over the output positions of the outer axes
+  int64_t pos[kMaxConvSpatial] = {};  // odometer over the output positions of the outer axes
   for (int64_t i = last - 1; i >= 0; --i) {
     pos[i] = row % p.out[i];
     row /= p.out[i];
@@ -586,7 +570,7 @@ class ConvKernel : public Kernel {
     const Tensor& w = *ctx.input(1);
     const Tensor* b = ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
     EDGEAI_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0));
-    if (x.rank() < 3 || w.rank() != x.rank() || x.rank() - 2 > kMaxSpatial) {
+    if (x.rank() < 3 || w.rank() != x.rank() || x.rank() - 2 > kMaxConvSpatial) {
       return ctx.Error("X " + x.Describe() + " and W " + w.Describe() + " do not form a convolution");
     }
     ConvProblem p;

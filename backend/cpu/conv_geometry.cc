@@ -140,12 +140,16 @@ Status ParseWindowAndGroup(const AttributeMap& attrs, WindowAttrs* window, int64
 Status ResolveConvKernel(const std::vector<int64_t>& kernel_shape, const Shape& x, const Shape& w,
                          const char* w_name, int64_t* input, int64_t* kernel) {
   const size_t n = x.rank() - 2;
-  if (!kernel_shape.empty() && kernel_shape.size() != n) return InvalidArgument("kernel_shape has the wrong length");
+  if (!kernel_shape.empty() && kernel_shape.size() != n) {
+    return InvalidArgument("kernel_shape has " + std::to_string(kernel_shape.size()) + " dims for " +
+                           std::to_string(n) + " spatial axes");
+  }
   for (size_t i = 0; i < n; ++i) {
     int64_t k = w[i + 2];
     if (!kernel_shape.empty()) {
       if (k >= 0 && k != kernel_shape[i]) {
-        return InvalidArgument("kernel_shape does not match " + std::string(w_name) + " " + w.ToString());
+        return InvalidArgument("kernel_shape does not match the spatial dims of " + std::string(w_name) + " " +
+                               w.ToString());
       }
       k = kernel_shape[i];
     }
