@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/activation.h"
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/dispatch.h"
 #include "backend/thread_pool.h"
@@ -27,88 +28,6 @@ constexpr char kDomain[] = "com.edgeai";
 constexpr int64_t kCheapGrain = 1 << 15;   // elements per chunk: compares and multiplies
 constexpr int64_t kCostlyGrain = 1 << 12;  // elements per chunk: exp, tanh, erf
 
-// ---- Activations ---------------------------------------------------------------------------------------------
-
-enum class ActKind { kNone, kRelu, kSigmoid, kTanh, kHardSwish, kLeakyRelu, kHardSigmoid, kClip };
-
-struct Activation {
-  ActKind kind = ActKind::kNone;
-  float a = 0.0f;  // LeakyRelu alpha, HardSigmoid alpha, Clip min
-  float b = 0.0f;  // HardSigmoid beta, Clip max
-  bool costly() const { return kind == ActKind::kSigmoid || kind == ActKind::kTanh; }
-};
-
-Status ParseActivation(const InferenceContext& ctx, Activation* act) {
-  const std::string name = ctx.attrs().GetString("activation", "");
-  const std::vector<float> params = ctx.attrs().GetFloats("activation_params");
-  struct Known {
-    const char* name;
-    ActKind kind;
-    size_t params;
-  };
-  static const Known kKnown[] = {{"", ActKind::kNone, 0},          {"Relu", ActKind::kRelu, 0},
-                                 {"Sigmoid", ActKind::kSigmoid, 0}, {"Tanh", ActKind::kTanh, 0},
-                                 {"HardSwish", ActKind::kHardSwish, 0}, {"LeakyRelu", ActKind::kLeakyRelu, 1},
-                                 {"HardSigmoid", ActKind::kHardSigmoid, 2}, {"Clip", ActKind::kClip, 2}};
-  for (const Known& k : kKnown) {
-    if (name != k.name) continue;
-    if (params.size() != k.params) {
-      return ctx.Error("activation " + name + " takes " + std::to_string(k.params) + " activation_params, got " +
-                       std::to_string(params.size()));
-    }
-    act->kind = k.kind;
-    if (!params.empty()) act->a = params[0];
-    if (params.size() > 1) act->b = params[1];
-    return Status::Ok();
-  }
-  return ctx.Error("unknown activation '" + name +
-                   "' (expected Relu, Sigmoid, Tanh, HardSwish, LeakyRelu, HardSigmoid or Clip)");
-}
-
-// The activation over y[0..count), in place, with the standalone kernels' formulas.
-template <typename T>
-void ApplyChunk(T* y, int64_t count, const Activation& act) {
-  using Map = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-  const T a = static_cast<T>(act.a), b = static_cast<T>(act.b);
-  switch (act.kind) {
-    case ActKind::kNone: return;
-    case ActKind::kRelu:
-      for (int64_t i = 0; i < count; ++i) y[i] = y[i] < T(0) ? T(0) : y[i];
-      return;
-    case ActKind::kSigmoid: {
-      Map m(y, static_cast<Eigen::Index>(count));
-      m = m.logistic();
-      return;
-    }
-    case ActKind::kTanh: {
-      Map m(y, static_cast<Eigen::Index>(count));
-      m = m.tanh();
-      return;
-    }
-    case ActKind::kHardSwish:
-      for (int64_t i = 0; i < count; ++i) {
-        y[i] = y[i] * std::min(T(1), std::max(T(0), y[i] * (T(1) / T(6)) + T(0.5)));
-      }
-      return;
-    case ActKind::kLeakyRelu:
-      for (int64_t i = 0; i < count; ++i) y[i] = y[i] < T(0) ? a * y[i] : y[i];
-      return;
-    case ActKind::kHardSigmoid:
-      for (int64_t i = 0; i < count; ++i) y[i] = std::min(T(1), std::max(T(0), a * y[i] + b));
-      return;
-    case ActKind::kClip: {
-      // Bounds of +-inf (an absent Clip bound) clamp nothing; NaN stays NaN, as in Clip.
-      const T lo = act.a == -std::numeric_limits<float>::infinity() ? std::numeric_limits<T>::lowest() : a;
-      const T hi = act.b == std::numeric_limits<float>::infinity() ? std::numeric_limits<T>::max() : b;
-      for (int64_t i = 0; i < count; ++i) {
-        T v = y[i] < lo ? lo : y[i];
-        y[i] = v > hi ? hi : v;
-      }
-      return;
-    }
-  }
-}
-
 // Adds `bias` (n elements, or one) to every row of y ([rows, n]) and applies the activation, in parallel.
 template <typename T>
 void Epilogue(T* y, int64_t total, const T* bias, int64_t bias_size, int64_t n, const Activation& act,
@@ -116,7 +35,7 @@ void Epilogue(T* y, int64_t total, const T* bias, int64_t bias_size, int64_t n, 
   if (bias == nullptr) {
     if (act.kind == ActKind::kNone) return;
     pool.ParallelFor(total, act.costly() ? kCostlyGrain : kCheapGrain,
-                     [&](int64_t b, int64_t e) { ApplyChunk(y + b, e - b, act); });
+                     [&](int64_t b, int64_t e) { ApplyActivation(y + b, e - b, act); });
     return;
   }
   const int64_t rows = n > 0 ? total / n : 0;
@@ -130,7 +49,7 @@ void Epilogue(T* y, int64_t total, const T* bias, int64_t bias_size, int64_t n, 
       } else {
         for (int64_t j = 0; j < n; ++j) row[j] += bias[j];
       }
-      ApplyChunk(row, n, act);
+      ApplyActivation(row, n, act);
     }
   });
 }
