@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "backend/cpu/activation.h"
 #include "backend/cpu/conv_geometry.h"
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/dispatch.h"
@@ -305,18 +306,19 @@ T FillBias(const T* bias, int64_t rows, int64_t cols, T* y) {
 }
 
 // float32: the GEMM reads B straight from the input (pointwise) or from im2col rows made on demand, so no
-// im2col matrix is ever stored, and adds the bias as it stores Y; `packed` holds this group's weights packed at
-// load time, or is null.
+// im2col matrix is ever stored, and adds the bias (and clamps, for a fused Relu or Clip) as it stores Y;
+// `packed` holds this group's weights packed at load time, or is null.
 void ConvGemmF32(const ConvProblem& p, const GemmShape& s, const float* xg, const float* wg,
-                 const SgemmPacked* packed, const float* bias, float* yg, const ThreadPool& pool) {
+                 const SgemmPacked* packed, const float* bias, const OutputClamp* clamp, float* yg,
+                 const ThreadPool& pool) {
   if (p.IsPointwise()) {
     if (packed != nullptr) {
-      SgemmPackedA(*packed, false, s.n, xg, s.ldb, 1.0f, 0.0f, yg, s.ldc, pool, bias);
+      SgemmPackedA(*packed, false, s.n, xg, s.ldb, 1.0f, 0.0f, yg, s.ldc, pool, bias, clamp);
     } else {
       auto rows = [&](int64_t k, int64_t j0, int64_t n, float* out) {
         std::copy(xg + k * s.ldb + j0, xg + k * s.ldb + j0 + n, out);
       };
-      SgemmRows(s, 1.0f, wg, rows, 0.0f, yg, pool, bias);
+      SgemmRows(s, 1.0f, wg, rows, 0.0f, yg, pool, bias, clamp);
     }
     return;
   }
@@ -331,16 +333,24 @@ void ConvGemmF32(const ConvProblem& p, const GemmShape& s, const float* xg, cons
     }
   };
   if (packed != nullptr) {
-    SgemmPackedA(*packed, s.n, rows, 1.0f, 0.0f, yg, s.ldc, pool, bias);
+    SgemmPackedA(*packed, s.n, rows, 1.0f, 0.0f, yg, s.ldc, pool, bias, clamp);
   } else {
-    SgemmRows(s, 1.0f, wg, rows, 0.0f, yg, pool, bias);
+    SgemmRows(s, 1.0f, wg, rows, 0.0f, yg, pool, bias, clamp);
   }
+}
+
+// The fused activation over one finished block of Y, while it is still in cache.
+template <typename T>
+void ActivateBlock(T* y, int64_t count, const Activation& act, const ThreadPool& pool) {
+  if (act.none()) return;
+  const int64_t grain = act.costly() ? (1 << 12) : (1 << 15);
+  pool.ParallelFor(count, grain, [&](int64_t b, int64_t e) { ApplyActivation(y + b, e - b, act); });
 }
 
 // One (image, group) of the pointwise or the im2col path. `packed`: the weights packed per group (float32).
 template <typename T>
 void ConvItem(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* packed, const T* bias, T* y,
-              int64_t item, const ThreadPool& pool) {
+              const Activation& act, int64_t item, const ThreadPool& pool) {
   const int64_t img = item / p.group, g = item % p.group;
   const int64_t cpg = p.in_per_group(), mpg = p.out_per_group();
   const T* xg = x + (img * p.in_channels + g * cpg) * p.in_size;
@@ -355,19 +365,22 @@ void ConvItem(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* p
   s.ldc = p.out_size;
   const T* wg = w + g * mpg * s.k;
   if constexpr (std::is_same_v<T, float>) {
-    ConvGemmF32(p, s, xg, wg, packed ? packed + g : nullptr, bias_g, yg, pool);
+    const OutputClamp clamp{act.clamp_lo(), act.clamp_hi()};
+    ConvGemmF32(p, s, xg, wg, packed ? packed + g : nullptr, bias_g, act.IsClamp() ? &clamp : nullptr, yg, pool);
+    if (act.IsClamp()) return;
   } else {
     const T beta = FillBias(bias_g, mpg, p.out_size, yg);
     if (p.IsPointwise()) {
       GemmT(s, T(1), wg, xg, beta, yg, pool);
-      return;
+    } else {
+      thread_local std::vector<T> scratch;
+      const size_t need = static_cast<size_t>(s.k * p.out_size);
+      if (scratch.size() < need) scratch.resize(need);
+      Im2Col(xg, p, cpg, scratch.data(), pool);
+      GemmT(s, T(1), wg, scratch.data(), beta, yg, pool);
     }
-    thread_local std::vector<T> scratch;
-    const size_t need = static_cast<size_t>(s.k * p.out_size);
-    if (scratch.size() < need) scratch.resize(need);
-    Im2Col(xg, p, cpg, scratch.data(), pool);
-    GemmT(s, T(1), wg, scratch.data(), beta, yg, pool);
   }
+  ActivateBlock(yg, mpg * p.out_size, act, pool);
 }
 
 // Depthwise 2-D, output columns [o_begin, o_end) of row `oh`: bias plus every kernel tap, with bounds
@@ -513,7 +526,8 @@ void DepthwisePlane(const ConvProblem& p, const T* xin, const T* wk, T bias, T* 
 }
 
 template <typename T>
-void DepthwiseConv(const ConvProblem& p, const T* x, const T* w, const T* bias, T* y, const ThreadPool& pool) {
+void DepthwiseConv(const ConvProblem& p, const T* x, const T* w, const T* bias, T* y, const Activation& act,
+                   const ThreadPool& pool) {
   const int64_t planes = p.batch * p.out_channels;
   const int64_t work = std::max<int64_t>(1, p.out_size * p.kernel_size);
   const int64_t grain = std::max<int64_t>(1, 32768 / work);
@@ -533,16 +547,17 @@ void DepthwiseConv(const ConvProblem& p, const T* x, const T* w, const T* bias, 
       } else {
         DepthwisePlane(p, xin, wk, b, out);
       }
+      ApplyActivation(out, p.out_size, act);
     }
   });
 }
 
 template <typename T>
 void RunConv(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* packed, const T* bias, T* y,
-             const ThreadPool& pool) {
+             const Activation& act, const ThreadPool& pool) {
   if (p.batch == 0 || p.out_channels == 0 || p.out_size == 0) return;
   if (p.IsDepthwise()) {
-    DepthwiseConv(p, x, w, bias, y, pool);
+    DepthwiseConv(p, x, w, bias, y, act, pool);
     return;
   }
   const int64_t items = p.batch * p.group;
@@ -550,15 +565,22 @@ void RunConv(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* pa
     if constexpr (std::is_same_v<T, float>) PrepareSgemmThreads(pool);
     // Enough independent (image, group) pairs to keep every thread busy: each runs serially.
     pool.ParallelFor(items, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) ConvItem(p, x, w, packed, bias, y, i, SerialPool());
+      for (int64_t i = begin; i < end; ++i) ConvItem(p, x, w, packed, bias, y, act, i, SerialPool());
     });
   } else {
-    for (int64_t i = 0; i < items; ++i) ConvItem(p, x, w, packed, bias, y, i, pool);
+    for (int64_t i = 0; i < items; ++i) ConvItem(p, x, w, packed, bias, y, act, i, pool);
   }
 }
 
-class ConvKernel : public Kernel {
+class ConvKernel : public Kernel, public ActivationFusable {
  public:
+  // Every path applies the activation as it finishes a block of Y: clamps inside the GEMM's stores, the rest
+  // over each finished (image, group) block or depthwise plane.
+  bool FuseActivation(const Activation& act) override {
+    act_ = act;
+    return true;
+  }
+
   Status Init(const InferenceContext& ctx) {
     EDGEAI_RETURN_IF_ERROR(ParseConvAttrs(ctx, &attrs_));
     PackWeights(ctx.input_value(1), OutputPixels(ctx.output(0)));
@@ -588,7 +610,8 @@ class ConvKernel : public Kernel {
                                                                                                    : nullptr;
     return VisitFloat(x.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      RunConv<T>(p, x.data<T>(), w.data<T>(), packed, b ? b->data<T>() : nullptr, y->data<T>(), ctx.pool());
+      RunConv<T>(p, x.data<T>(), w.data<T>(), packed, b ? b->data<T>() : nullptr, y->data<T>(), act_,
+                 ctx.pool());
       return Status::Ok();
     });
   }
@@ -622,6 +645,7 @@ class ConvKernel : public Kernel {
   }
 
   ConvAttrs attrs_;
+  Activation act_;
   std::vector<SgemmPacked> packed_w_;
   const float* packed_from_ = nullptr;
 };

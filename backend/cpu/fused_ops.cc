@@ -133,6 +133,9 @@ class FusedKernel final : public Kernel {
     EDGEAI_ASSIGN_OR_RETURN(const OpDef* base, BaseDef(ctx, kBase, bias_ ? 2 : ctx.num_inputs()));
     if (!bias_) {
       EDGEAI_ASSIGN_OR_RETURN(base_, base->create(ctx));
+      // A base kernel that applies the activation as it stores its output saves the second pass over it.
+      auto* fusable = dynamic_cast<ActivationFusable*>(base_.get());
+      if (!act_.none() && fusable != nullptr && fusable->FuseActivation(act_)) act_ = Activation{};
       return Status::Ok();
     }
     InferenceContext inner = WithoutBias(ctx, true);
@@ -148,7 +151,7 @@ class FusedKernel final : public Kernel {
     } else {
       EDGEAI_RETURN_IF_ERROR(base_->Compute(ctx));
     }
-    if (!bias_ && act_.kind == ActKind::kNone) return Status::Ok();
+    if (!bias_ && act_.none()) return Status::Ok();
     EDGEAI_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0));
     const Tensor* bias = bias_ ? ctx.input(2) : nullptr;
     const int64_t n = y->rank() > 0 ? y->shape()[y->rank() - 1] : 1;

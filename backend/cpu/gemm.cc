@@ -204,7 +204,7 @@ const char* SgemmIsaName(SgemmIsa isa) {
 }
 
 void Sgemm(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c,
-           const ThreadPool& pool) {
+           const ThreadPool& pool, const OutputClamp* clamp) {
   Job job;
   job.ks = &ActiveKernels();
   job.m = s.m;
@@ -220,6 +220,7 @@ void Sgemm(const GemmShape& s, float alpha, const float* a, const float* b, floa
   job.alpha = alpha;
   job.beta = beta;
   job.c = c;
+  job.clamp = clamp;
   gemm_internal::RunJob(job, pool);
 }
 
@@ -242,7 +243,7 @@ AlignedFloatBuffer PackBPanelsOf(const KernelSet& ks, bool trans, int64_t k, int
 // The job for C = alpha * A * B + beta * C (+ bias) with A packed; B is filled in by the caller, as op(B) of a
 // plain job, or as op(A)^T of a transposed one (C^T = B^T A^T, where the packed A is the B operand).
 Job PackedAJob(const SgemmPacked& a, int64_t n, float alpha, float beta, float* c, int64_t ldc,
-               const float* row_bias) {
+               const float* row_bias, const OutputClamp* clamp) {
   Job job;
   job.ks = SgemmPackedAccess::Kernels(a);
   if (job.ks == nullptr) job.ks = &ActiveKernels();
@@ -257,6 +258,7 @@ Job PackedAJob(const SgemmPacked& a, int64_t n, float alpha, float beta, float* 
   job.beta = beta;
   job.c = c;
   job.bias = row_bias;
+  job.clamp = clamp;
   return job;
 }
 
@@ -289,8 +291,9 @@ SgemmPacked PackSgemmB(bool trans, int64_t k, int64_t n, const float* b, int64_t
 }
 
 void SgemmPackedA(const SgemmPacked& a, bool trans_b, int64_t n, const float* b, int64_t ldb, float alpha,
-                  float beta, float* c, int64_t ldc, const ThreadPool& pool, const float* row_bias) {
-  Job job = PackedAJob(a, n, alpha, beta, c, ldc, row_bias);
+                  float beta, float* c, int64_t ldc, const ThreadPool& pool, const float* row_bias,
+                  const OutputClamp* clamp) {
+  Job job = PackedAJob(a, n, alpha, beta, c, ldc, row_bias, clamp);
   if (job.c_trans) {
     // op(A') = op(B)^T: B stored K x N is op(A')^T's storage; B stored N x K is op(A') itself.
     job.trans_a = !trans_b;
@@ -305,14 +308,14 @@ void SgemmPackedA(const SgemmPacked& a, bool trans_b, int64_t n, const float* b,
 }
 
 void SgemmPackedA(const SgemmPacked& a, int64_t n, SgemmRowSource b_rows, float alpha, float beta, float* c,
-                  int64_t ldc, const ThreadPool& pool, const float* row_bias) {
-  Job job = PackedAJob(a, n, alpha, beta, c, ldc, row_bias);
+                  int64_t ldc, const ThreadPool& pool, const float* row_bias, const OutputClamp* clamp) {
+  Job job = PackedAJob(a, n, alpha, beta, c, ldc, row_bias, clamp);
   (job.c_trans ? job.a_t_rows : job.b_rows) = &b_rows;
   gemm_internal::RunJob(job, pool);
 }
 
 void SgemmRows(const GemmShape& s, float alpha, const float* a, SgemmRowSource b_rows, float beta, float* c,
-               const ThreadPool& pool, const float* row_bias) {
+               const ThreadPool& pool, const float* row_bias, const OutputClamp* clamp) {
   Job job;
   job.ks = &ActiveKernels();
   job.m = s.m;
@@ -327,11 +330,12 @@ void SgemmRows(const GemmShape& s, float alpha, const float* a, SgemmRowSource b
   job.beta = beta;
   job.c = c;
   job.bias = row_bias;
+  job.clamp = clamp;
   gemm_internal::RunJob(job, pool);
 }
 
 void SgemmPackedB(bool trans_a, int64_t m, const float* a, int64_t lda, const SgemmPacked& b, float alpha,
-                  float beta, float* c, int64_t ldc, const ThreadPool& pool) {
+                  float beta, float* c, int64_t ldc, const ThreadPool& pool, const OutputClamp* clamp) {
   Job job;
   job.ks = SgemmPackedAccess::Kernels(b);
   if (job.ks == nullptr) job.ks = &ActiveKernels();
@@ -346,6 +350,7 @@ void SgemmPackedB(bool trans_a, int64_t m, const float* a, int64_t lda, const Sg
   job.alpha = alpha;
   job.beta = beta;
   job.c = c;
+  job.clamp = clamp;
   gemm_internal::RunJob(job, pool);
 }
 

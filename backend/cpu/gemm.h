@@ -27,8 +27,14 @@ struct GemmShape {
   int64_t lda = 0, ldb = 0, ldc = 0;  // leading dimensions (row strides) as stored
 };
 
+// A clamp of every element of C to [lo, hi] as the product stores it (a fused Relu or Clip; NaN stays NaN):
+// cheaper than a second pass over C, which by then has left the cache.
+struct OutputClamp {
+  float lo, hi;
+};
+
 void Sgemm(const GemmShape& shape, float alpha, const float* a, const float* b, float beta, float* c,
-           const ThreadPool& pool);
+           const ThreadPool& pool, const OutputClamp* clamp = nullptr);
 
 // Same contract for float64 (conformance and double models; not a fast path, and it may allocate).
 void Dgemm(const GemmShape& shape, double alpha, const double* a, const double* b, double beta, double* c,
@@ -81,7 +87,8 @@ SgemmPacked PackSgemmB(bool trans, int64_t k, int64_t n, const float* b, int64_t
 
 // C[M, N] = alpha * A * op(B) + beta * C (+ row_bias[i] on row i, when given) with A packed (M and K from it).
 void SgemmPackedA(const SgemmPacked& a, bool trans_b, int64_t n, const float* b, int64_t ldb, float alpha,
-                  float beta, float* c, int64_t ldc, const ThreadPool& pool, const float* row_bias = nullptr);
+                  float beta, float* c, int64_t ldc, const ThreadPool& pool, const float* row_bias = nullptr,
+                  const OutputClamp* clamp = nullptr);
 // Produces op(B)'s row k, columns [j0, j0 + n), into out[0, n): a B that is cheaper to generate than to store,
 // such as Conv's im2col matrix, which is then packed straight from its source. Called from several threads
 // at once.
@@ -89,14 +96,15 @@ using SgemmRowSource = FunctionRef<void(int64_t k, int64_t j0, int64_t n, float*
 
 // C[M, N] = alpha * A * B + beta * C (+ row_bias) with A packed and B from `b_rows`.
 void SgemmPackedA(const SgemmPacked& a, int64_t n, SgemmRowSource b_rows, float alpha, float beta, float* c,
-                  int64_t ldc, const ThreadPool& pool, const float* row_bias = nullptr);
+                  int64_t ldc, const ThreadPool& pool, const float* row_bias = nullptr,
+                  const OutputClamp* clamp = nullptr);
 // C = alpha * op(A) * B + beta * C (+ row_bias) with B from `b_rows` (shape.trans_b and shape.ldb are not used).
 void SgemmRows(const GemmShape& shape, float alpha, const float* a, SgemmRowSource b_rows, float beta, float* c,
-               const ThreadPool& pool, const float* row_bias = nullptr);
+               const ThreadPool& pool, const float* row_bias = nullptr, const OutputClamp* clamp = nullptr);
 
 // C[M, N] = alpha * op(A) * B + beta * C with B packed (K and N from it).
 void SgemmPackedB(bool trans_a, int64_t m, const float* a, int64_t lda, const SgemmPacked& b, float alpha,
-                  float beta, float* c, int64_t ldc, const ThreadPool& pool);
+                  float beta, float* c, int64_t ldc, const ThreadPool& pool, const OutputClamp* clamp = nullptr);
 
 // Sizes the packing buffers of the calling thread and of every thread of `pool` (once per thread; later calls
 // return at once), so that no thread allocates when it first packs in a warm run. Multithreaded products call

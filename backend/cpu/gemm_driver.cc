@@ -6,6 +6,8 @@
 #include <thread>
 #include <utility>
 
+#include "backend/cpu/gemm_pack.h"
+
 namespace edgeai::cpu {
 namespace gemm_internal {
 namespace {
@@ -97,25 +99,27 @@ BBlock BlockB(const Job& job, int64_t j0, int64_t nb, int64_t k0, int64_t kb) {
 
 // The transposed store of one register tile t[rows x cols] (row stride ldt) into C^T at c:
 // C(j, i) = alpha * t(i, j) + beta * C(j, i) + bias[j]. Each row of C takes a run of `rows` consecutive values.
-void StoreTransposed(const float* t, int64_t ldt, int rows, int cols, float* c, int64_t ldc, float alpha,
-                     float beta, const float* bias) {
+void StoreTransposed(const float* t, int64_t ldt, int rows, int cols, float* c, int64_t ldc, const TileStore& st) {
   for (int j = 0; j < cols; ++j) {
     float* cr = c + j * ldc;
-    const float add = bias != nullptr ? bias[j] : 0.0f;
-    if (beta == 0.0f) {
-      for (int i = 0; i < rows; ++i) cr[i] = alpha * t[i * ldt + j] + add;
+    const float add = st.bias != nullptr ? st.bias[j] : 0.0f;
+    if (st.beta == 0.0f) {
+      for (int i = 0; i < rows; ++i) cr[i] = st.alpha * t[i * ldt + j] + add;
     } else {
-      for (int i = 0; i < rows; ++i) cr[i] = alpha * t[i * ldt + j] + beta * cr[i] + add;
+      for (int i = 0; i < rows; ++i) cr[i] = st.alpha * t[i * ldt + j] + st.beta * cr[i] + add;
     }
+    if (st.clamp) ClampRow(cr, rows, st.lo, st.hi);
   }
 }
 
 // Block [i0, i0 + mb) x [j0, j0 + nb) of the job's C from packed blocks: each A panel stays in L1 while the B
-// block streams from L2. `bias` is the first K block's (null after it).
+// block streams from L2. `store` is this K block's (its bias, on the first block, is indexed from row 0 of C).
 void MacroKernel(const Job& job, int64_t i0, int64_t j0, int64_t mb, int64_t nb, int64_t kb, const float* ap,
-                 const BBlock& bp, float beta, const float* bias) {
+                 const BBlock& bp, const TileStore& store) {
   const KernelSet& ks = *job.ks;
   alignas(64) float tile[kMaxTileFloats];  // for transposed stores
+  const TileStore raw;                     // the tile as computed, for the transposed store
+  TileStore st = store;
   for (int64_t i = 0; i < mb; i += ks.mr) {
     const int rows = static_cast<int>(std::min<int64_t>(ks.mr, mb - i));
     const float* a_panel = ap + i * kb;
@@ -124,12 +128,12 @@ void MacroKernel(const Job& job, int64_t i0, int64_t j0, int64_t mb, int64_t nb,
       const float* b_panel = bp.data + (bp.packed ? j * kb : j);
       const int64_t ci = i0 + i, cj = j0 + j;
       if (!job.c_trans) {
-        ks.kernel(kb, a_panel, b_panel, bp.ld, bp.padded, job.c + ci * job.ldc + cj, job.ldc, rows, cols,
-                  job.alpha, beta, bias ? bias + ci : nullptr);
+        st.bias = store.bias ? store.bias + ci : nullptr;
+        ks.kernel(kb, a_panel, b_panel, bp.ld, bp.padded, job.c + ci * job.ldc + cj, job.ldc, rows, cols, st);
       } else {
-        ks.kernel(kb, a_panel, b_panel, bp.ld, bp.padded, tile, ks.nr, rows, cols, 1.0f, 0.0f, nullptr);
-        StoreTransposed(tile, ks.nr, rows, cols, job.c + cj * job.ldc + ci, job.ldc, job.alpha, beta,
-                        bias ? bias + cj : nullptr);
+        ks.kernel(kb, a_panel, b_panel, bp.ld, bp.padded, tile, ks.nr, rows, cols, raw);
+        st.bias = store.bias ? store.bias + cj : nullptr;
+        StoreTransposed(tile, ks.nr, rows, cols, job.c + cj * job.ldc + ci, job.ldc, st);
       }
     }
   }
@@ -141,16 +145,23 @@ void RunTile(const Job& job, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   const KernelSet& ks = *job.ks;
   for (int64_t k0 = 0; k0 < job.k; k0 += job.kblock) {
     const int64_t kb = std::min(job.kblock, job.k - k0);
-    // The first K block applies beta and the bias; the others accumulate.
-    const float beta = k0 == 0 ? job.beta : 1.0f;
-    const float* bias = k0 == 0 ? job.bias : nullptr;
+    // The first K block applies beta and the bias, the last the clamp; the others accumulate.
+    TileStore st;
+    st.alpha = job.alpha;
+    st.beta = k0 == 0 ? job.beta : 1.0f;
+    st.bias = k0 == 0 ? job.bias : nullptr;
+    if (job.clamp != nullptr && k0 + kb >= job.k) {
+      st.clamp = true;
+      st.lo = job.clamp->lo;
+      st.hi = job.clamp->hi;
+    }
     if ((job.packed_b != nullptr || job.direct_b) && job.packed_a == nullptr) {
       for (int64_t i0 = m0; i0 < m1; i0 += ks.mc) {
         const int64_t mb = std::min(ks.mc, m1 - i0);
         const float* ap = BlockA(job, i0, mb, k0, kb);
         for (int64_t j0 = n0; j0 < n1; j0 += ks.nc) {
           const int64_t nb = std::min(ks.nc, n1 - j0);
-          MacroKernel(job, i0, j0, mb, nb, kb, ap, BlockB(job, j0, nb, k0, kb), beta, bias);
+          MacroKernel(job, i0, j0, mb, nb, kb, ap, BlockB(job, j0, nb, k0, kb), st);
         }
       }
       continue;
@@ -161,14 +172,14 @@ void RunTile(const Job& job, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
       const BBlock bp = BlockB(job, j0, nb, k0, kb);
       for (int64_t i0 = m0; i0 < m1; i0 += mc) {
         const int64_t mb = std::min(mc, m1 - i0);
-        MacroKernel(job, i0, j0, mb, nb, kb, BlockA(job, i0, mb, k0, kb), bp, beta, bias);
+        MacroKernel(job, i0, j0, mb, nb, kb, BlockA(job, i0, mb, k0, kb), bp, st);
       }
     }
   }
 }
 
-// C = beta * C (+ bias), for products with nothing to add.
-void ScaleC(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const float* bias) {
+// C = beta * C (+ bias), clamped, for products with nothing to add.
+void ScaleC(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const float* bias, const OutputClamp* clamp) {
   for (int64_t i = 0; i < m; ++i) {
     float* row = c + i * ldc;
     if (beta == 0.0f) {
@@ -179,6 +190,7 @@ void ScaleC(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const float
     if (bias != nullptr) {
       for (int64_t j = 0; j < n; ++j) row[j] += bias[i];
     }
+    if (clamp != nullptr) ClampRow(row, n, clamp->lo, clamp->hi);
   }
 }
 
@@ -252,14 +264,14 @@ void RunJob(Job job, const ThreadPool& pool) {
   if (job.k <= 0 || job.alpha == 0.0f) {
     // The bias belongs to the rows of the stored C.
     if (job.c_trans) {
-      ScaleC(job.n, job.m, job.beta, job.c, job.ldc, job.bias);
+      ScaleC(job.n, job.m, job.beta, job.c, job.ldc, job.bias, job.clamp);
     } else {
-      ScaleC(job.m, job.n, job.beta, job.c, job.ldc, job.bias);
+      ScaleC(job.m, job.n, job.beta, job.c, job.ldc, job.bias, job.clamp);
     }
     return;
   }
   if (job.trans_b && job.packed_a == nullptr && job.packed_b == nullptr && job.b_rows == nullptr &&
-      job.bias == nullptr && !job.c_trans && job.m <= kDotMaxRows) {
+      job.bias == nullptr && job.clamp == nullptr && !job.c_trans && job.m <= kDotMaxRows) {
     RunDot(job, pool);
     return;
   }

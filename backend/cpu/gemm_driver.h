@@ -52,6 +52,7 @@ struct Job {
   float alpha = 1.0f, beta = 0.0f;
   float* c = nullptr;
   const float* bias = nullptr;  // added to each row of C, or null
+  const OutputClamp* clamp = nullptr;  // applied to C as it is finally stored, or null
 };
 
 // Runs one product on the pool (inline when it is small).

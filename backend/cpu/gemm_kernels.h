@@ -14,13 +14,21 @@
 
 namespace edgeai::cpu::gemm_internal {
 
-// C[rows x cols] = alpha * (Apanel * Bpanel) + beta * C (+ bias[i] on row i when bias is not null) over kb
-// steps, for rows <= MR and cols <= NR; beta == 0 ignores what C held (NaN included). Row k of the B panel
+// How a register tile is stored: C = alpha * (Apanel * Bpanel) + beta * C (+ bias[i] on row i when bias is not
+// null), then clamped to [lo, hi] when `clamp` (a fused Relu or Clip, on the last K block only).
+struct TileStore {
+  float alpha = 1.0f, beta = 0.0f;
+  const float* bias = nullptr;
+  bool clamp = false;
+  float lo = 0.0f, hi = 0.0f;
+};
+
+// C[rows x cols] from the product of the panels over kb steps, stored as `st` says, for rows <= MR and cols <= NR; beta == 0 ignores what C held (NaN included). Row k of the B panel
 // starts at b + k * ldb: ldb == NR for a packed panel, or a row stride for rows read in place. `padded`: whole
 // vectors may be read past column `cols` (packed panels and zero-padded rows); otherwise nothing past it is.
 // The A panel is always packed (MR floats per k step).
 using MicroKernelFn = void (*)(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, float* c,
-                               int64_t ldc, int rows, int cols, float alpha, float beta, const float* bias);
+                               int64_t ldc, int rows, int cols, const TileStore& st);
 // Packs rows [0, mb) x k [0, kb) of op(A) (src points at element (0, 0) of the block; trans: A is stored
 // K x M) into MR-row panels at dst.
 using PackAFn = void (*)(bool trans, const float* src, int64_t ld, int64_t mb, int64_t kb, float* dst);

@@ -23,7 +23,7 @@ static_assert(kMr * kNr <= kMaxTileFloats);
 
 template <int R, int V, bool kMaskB>
 EDGEAI_TARGET_AVX2 void Tile(int64_t kb, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
-                             int cols, float alpha, float beta, const float* bias) {
+                             int cols, const TileStore& st) {
   const int tail = cols - 8 * (V - 1);  // 1..8 columns in the last vector
   const __m256i last = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   __m256 acc[R][V];
@@ -45,20 +45,27 @@ EDGEAI_TARGET_AVX2 void Tile(int64_t kb, const float* a, const float* b, int64_t
       for (int v = 0; v < V; ++v) acc[i][v] = _mm256_fmadd_ps(av, bv[v], acc[i][v]);
     }
   }
-  const __m256 va = _mm256_set1_ps(alpha);
-  const __m256 vb = _mm256_set1_ps(beta);
+  const __m256 va = _mm256_set1_ps(st.alpha);
+  const __m256 vb = _mm256_set1_ps(st.beta);
+  const __m256 lo = _mm256_set1_ps(st.lo);
+  const __m256 hi = _mm256_set1_ps(st.hi);
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i) {
     float* cr = c + i * ldc;
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) {
       __m256 r = _mm256_mul_ps(acc[i][v], va);
-      if (bias != nullptr) r = _mm256_add_ps(r, _mm256_set1_ps(bias[i]));
-      if (v < V - 1 || tail == 8) {
-        if (beta != 0.0f) r = _mm256_fmadd_ps(_mm256_loadu_ps(cr + 8 * v), vb, r);
+      if (st.bias != nullptr) r = _mm256_add_ps(r, _mm256_set1_ps(st.bias[i]));
+      const bool whole = v < V - 1 || tail == 8;
+      if (st.beta != 0.0f) {
+        const __m256 old = whole ? _mm256_loadu_ps(cr + 8 * v) : _mm256_maskload_ps(cr + 8 * v, last);
+        r = _mm256_fmadd_ps(old, vb, r);
+      }
+      // max/min return their second operand when either is NaN: a NaN result stays NaN.
+      if (st.clamp) r = _mm256_min_ps(hi, _mm256_max_ps(lo, r));
+      if (whole) {
         _mm256_storeu_ps(cr + 8 * v, r);
       } else {
-        if (beta != 0.0f) r = _mm256_fmadd_ps(_mm256_maskload_ps(cr + 8 * v, last), vb, r);
         _mm256_maskstore_ps(cr + 8 * v, last, r);
       }
     }
@@ -112,8 +119,7 @@ void DotRows(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const
   for (; j < n; ++j) DotGroup<1>(m, k, a, lda, b + j * ldb, ldb, c + j, ldc, alpha, beta);
 }
 
-using TileFn = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int, float, float,
-                        const float*);
+using TileFn = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int, const TileStore&);
 
 template <size_t... I>
 constexpr std::array<TileFn, sizeof...(I)> MakeTiles(std::index_sequence<I...>) {
@@ -122,10 +128,9 @@ constexpr std::array<TileFn, sizeof...(I)> MakeTiles(std::index_sequence<I...>) 
 constexpr std::array<TileFn, kMr * kVectors * 2> kTiles = MakeTiles(std::make_index_sequence<kMr * kVectors * 2>());
 
 void Kernel(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, float* c, int64_t ldc, int rows,
-            int cols, float alpha, float beta, const float* bias) {
+            int cols, const TileStore& st) {
   const int masked = !padded && cols % 8 != 0;
-  kTiles[((rows - 1) * kVectors + (cols + 7) / 8 - 1) * 2 + masked](kb, a, b, ldb, c, ldc, cols, alpha, beta,
-                                                                   bias);
+  kTiles[((rows - 1) * kVectors + (cols + 7) / 8 - 1) * 2 + masked](kb, a, b, ldb, c, ldc, cols, st);
 }
 
 }  // namespace

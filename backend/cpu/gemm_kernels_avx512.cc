@@ -17,7 +17,7 @@ namespace {
 
 template <int MR, int NR, int R, int V, bool kMaskB>
 EDGEAI_TARGET_AVX512 void Tile(int64_t kb, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
-                               int cols, float alpha, float beta, const float* bias) {
+                               int cols, const TileStore& st) {
   const int tail = cols - 16 * (V - 1);  // 1..16 columns in the last vector
   const __mmask16 last = static_cast<__mmask16>(tail >= 16 ? 0xFFFF : (1u << tail) - 1);
   __m512 acc[R][V];
@@ -39,8 +39,10 @@ EDGEAI_TARGET_AVX512 void Tile(int64_t kb, const float* a, const float* b, int64
       for (int v = 0; v < V; ++v) acc[i][v] = _mm512_fmadd_ps(av, bv[v], acc[i][v]);
     }
   }
-  const __m512 va = _mm512_set1_ps(alpha);
-  const __m512 vb = _mm512_set1_ps(beta);
+  const __m512 va = _mm512_set1_ps(st.alpha);
+  const __m512 vb = _mm512_set1_ps(st.beta);
+  const __m512 lo = _mm512_set1_ps(st.lo);
+  const __m512 hi = _mm512_set1_ps(st.hi);
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i) {
     float* cr = c + i * ldc;
@@ -48,8 +50,10 @@ EDGEAI_TARGET_AVX512 void Tile(int64_t kb, const float* a, const float* b, int64
     for (int v = 0; v < V; ++v) {
       const __mmask16 mask = v == V - 1 ? last : static_cast<__mmask16>(0xFFFF);
       __m512 r = _mm512_mul_ps(acc[i][v], va);
-      if (beta != 0.0f) r = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, cr + 16 * v), vb, r);
-      if (bias != nullptr) r = _mm512_add_ps(r, _mm512_set1_ps(bias[i]));
+      if (st.beta != 0.0f) r = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, cr + 16 * v), vb, r);
+      if (st.bias != nullptr) r = _mm512_add_ps(r, _mm512_set1_ps(st.bias[i]));
+      // max/min return their second operand when either is NaN: a NaN result stays NaN.
+      if (st.clamp) r = _mm512_min_ps(hi, _mm512_max_ps(lo, r));
       _mm512_mask_storeu_ps(cr + 16 * v, mask, r);
     }
   }
@@ -112,8 +116,7 @@ void DotRows(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const
 template <int MR, int NV>
 struct Tiles {
   static_assert(MR * NV * 16 <= kMaxTileFloats);
-  using Fn = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int, float, float,
-                      const float*);
+  using Fn = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int, const TileStore&);
   template <size_t... I>
   static constexpr std::array<Fn, sizeof...(I)> Make(std::index_sequence<I...>) {
     return {&Tile<MR, NV * 16, static_cast<int>(I / (2 * NV)) + 1, static_cast<int>(I / 2 % NV) + 1,
@@ -122,9 +125,9 @@ struct Tiles {
   static constexpr std::array<Fn, MR * NV * 2> kTable = Make(std::make_index_sequence<MR * NV * 2>());
 
   static void Kernel(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, float* c, int64_t ldc,
-                     int rows, int cols, float alpha, float beta, const float* bias) {
+                     int rows, int cols, const TileStore& st) {
     const int masked = !padded && cols % 16 != 0;
-    kTable[((rows - 1) * NV + (cols + 15) / 16 - 1) * 2 + masked](kb, a, b, ldb, c, ldc, cols, alpha, beta, bias);
+    kTable[((rows - 1) * NV + (cols + 15) / 16 - 1) * 2 + masked](kb, a, b, ldb, c, ldc, cols, st);
   }
 
   static const KernelSet* Set(int64_t kc, int64_t mc_panels, int64_t nc_panels) {

@@ -16,7 +16,7 @@ static_assert(kMr * kNr <= kMaxTileFloats);
 
 template <int R>
 void Tile(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, float* c, int64_t ldc, int cols,
-          float alpha, float beta, const float* bias) {
+          const TileStore& st) {
   // Only constant indices into acc, so that it can live in registers; a B row read in place with fewer
   // columns goes through a zero-padded copy.
   float acc[R][kNr] = {};
@@ -34,16 +34,17 @@ void Tile(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, 
   }
   float out[R][kNr];
   for (int i = 0; i < R; ++i) {
-    for (int j = 0; j < kNr; ++j) out[i][j] = alpha * acc[i][j];
+    for (int j = 0; j < kNr; ++j) out[i][j] = st.alpha * acc[i][j];
   }
   for (int i = 0; i < R; ++i) {
     float* cr = c + i * ldc;
-    const float add = bias != nullptr ? bias[i] : 0.0f;
-    if (beta == 0.0f) {
+    const float add = st.bias != nullptr ? st.bias[i] : 0.0f;
+    if (st.beta == 0.0f) {
       for (int j = 0; j < cols; ++j) cr[j] = out[i][j] + add;
     } else {
-      for (int j = 0; j < cols; ++j) cr[j] = out[i][j] + beta * cr[j] + add;
+      for (int j = 0; j < cols; ++j) cr[j] = out[i][j] + st.beta * cr[j] + add;
     }
+    if (st.clamp) ClampRow(cr, cols, st.lo, st.hi);
   }
 }
 
@@ -75,8 +76,7 @@ void DotRows(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const
   }
 }
 
-using TileFn = void (*)(int64_t, const float*, const float*, int64_t, bool, float*, int64_t, int, float, float,
-                        const float*);
+using TileFn = void (*)(int64_t, const float*, const float*, int64_t, bool, float*, int64_t, int, const TileStore&);
 
 template <size_t... I>
 constexpr std::array<TileFn, sizeof...(I)> MakeTiles(std::index_sequence<I...>) {
@@ -85,8 +85,8 @@ constexpr std::array<TileFn, sizeof...(I)> MakeTiles(std::index_sequence<I...>) 
 constexpr std::array<TileFn, kMr> kTiles = MakeTiles(std::make_index_sequence<kMr>());
 
 void Kernel(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, float* c, int64_t ldc, int rows,
-            int cols, float alpha, float beta, const float* bias) {
-  kTiles[rows - 1](kb, a, b, ldb, padded, c, ldc, cols, alpha, beta, bias);
+            int cols, const TileStore& st) {
+  kTiles[rows - 1](kb, a, b, ldb, padded, c, ldc, cols, st);
 }
 
 }  // namespace

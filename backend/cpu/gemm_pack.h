@@ -71,6 +71,14 @@ EDGEAI_GEMM_INLINE void PackBPanels(bool trans, const float* src, int64_t ld, in
   }
 }
 
+// c[0, n) clamped to [lo, hi]; NaN stays NaN.
+EDGEAI_GEMM_INLINE void ClampRow(float* c, int64_t n, float lo, float hi) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float v = c[j];
+    c[j] = v < lo ? lo : (v > hi ? hi : v);
+  }
+}
+
 // C = alpha * value + beta * C, where beta == 0 ignores C.
 EDGEAI_GEMM_INLINE void StoreScaled(float value, float alpha, float beta, float* c) {
   *c = beta == 0.0f ? alpha * value : alpha * value + beta * *c;

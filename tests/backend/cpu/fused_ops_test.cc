@@ -16,6 +16,7 @@ namespace {
 using test::FloatAttr;
 using test::FloatsAttr;
 using test::IntAttr;
+using test::IntsAttr;
 using test::StringAttr;
 
 Tensor Random(const Shape& shape, unsigned seed) {
@@ -89,20 +90,29 @@ Tensor Activate(const ActCase& act, const Tensor& x) {
 }  // namespace
 
 TEST_CASE("FusedConv equals Conv followed by the activation", "[cpu][fused_ops]") {
-  Tensor x = Random(Shape{1, 3, 6, 6}, 1), w = Random(Shape{4, 3, 3, 3}, 2), b = Random(Shape{4}, 3);
-  SingleOp conv{"Conv", 13};
-  conv.attrs.Set("pads", [] {
-    Attribute a;
-    a.kind = Attribute::Kind::kInts;
-    a.ints = {1, 1, 1, 1};
-    return a;
-  }());
-  Tensor base = MustRun(conv, {x, w, b});
-  for (const ActCase& act : kActivations) {
-    INFO("activation '" << act.name << "'");
-    SingleOp fused = Fused("FusedConv", act.name, act.params);
-    fused.attrs.Set("pads", *conv.attrs.Find("pads"));
-    CheckClose(Activate(act, base), MustRun(fused, {x, w, b}));
+  // The activation is applied by each of Conv's paths as it stores: im2col GEMM, pointwise GEMM (K split into
+  // several blocks), depthwise planes.
+  struct ConvCase {
+    const char* what;
+    Shape x, w;
+    int64_t group, pad;
+  };
+  const ConvCase cases[] = {{"3x3 im2col", Shape{2, 3, 6, 6}, Shape{4, 3, 3, 3}, 1, 1},
+                            {"1x1 pointwise", Shape{1, 300, 5, 7}, Shape{20, 300, 1, 1}, 1, 0},
+                            {"3x3 depthwise", Shape{2, 8, 9, 9}, Shape{8, 1, 3, 3}, 8, 1}};
+  for (const ConvCase& c : cases) {
+    Tensor x = Random(c.x, 1), w = Random(c.w, 2), b = Random(Shape{c.w[0]}, 3);
+    SingleOp conv{"Conv", 13};
+    conv.attrs.Set("pads", IntsAttr({c.pad, c.pad, c.pad, c.pad}));
+    conv.attrs.Set("group", IntAttr(c.group));
+    Tensor base = MustRun(conv, {x, w, b});
+    for (const ActCase& act : kActivations) {
+      INFO(c.what << ", activation '" << act.name << "'");
+      SingleOp fused = Fused("FusedConv", act.name, act.params);
+      fused.attrs.Set("pads", *conv.attrs.Find("pads"));
+      fused.attrs.Set("group", *conv.attrs.Find("group"));
+      CheckClose(Activate(act, base), MustRun(fused, {x, w, b}), 1e-5);
+    }
   }
 }
 

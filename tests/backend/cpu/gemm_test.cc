@@ -299,6 +299,63 @@ TEST_CASE("Sgemm: a row bias is added once, across K blocks and thread counts", 
   }
 }
 
+TEST_CASE("Sgemm: an output clamp applies once, after the bias, on every entry point; NaN stays NaN",
+          "[cpu][gemm]") {
+  IsaGuard guard;
+  ThreadPool pool1(1), pool2(2);
+  uint32_t seed = 80;
+  const OutputClamp clamp{-0.3f, 0.4f};
+  for (SgemmIsa isa : SupportedIsas()) {
+    REQUIRE(ForceSgemmIsa(isa));
+    for (int64_t k : {0, 5, 300, 600}) {
+      for (const ThreadPool* pool : {&pool1, &pool2}) {
+        Problem p = MakeProblem(45, 70, k, false, false, 0.75f, k == 5 ? 0.5f : 0.0f, 3, seed++);
+        if (k > 0) p.a[0] = std::numeric_limits<float>::quiet_NaN();  // row 0 of C is NaN
+        std::mt19937 rng(seed);
+        const std::vector<float> bias = RandomVector(static_cast<size_t>(p.s.m), rng);
+        auto rows = [&](int64_t kk, int64_t j0, int64_t n, float* out) {
+          for (int64_t j = 0; j < n; ++j) out[j] = Bt(p, kk, j0 + j);
+        };
+        const SgemmPacked pa = PackSgemmA(false, p.s.m, p.s.k, p.a.data(), p.s.lda);
+        const SgemmPacked pt = PackSgemmA(false, p.s.m, p.s.k, p.a.data(), p.s.lda, /*expected_n=*/1);
+        const SgemmPacked pb = PackSgemmB(false, p.s.k, p.s.n, p.b.data(), p.s.ldb);
+        std::vector<float> want = p.c0;
+        SgemmPackedA(pa, false, p.s.n, p.b.data(), p.s.ldb, p.alpha, p.beta, want.data(), p.s.ldc, *pool,
+                     bias.data());
+        std::vector<float> plain_want = p.c0;
+        Sgemm(p.s, p.alpha, p.a.data(), p.b.data(), p.beta, plain_want.data(), *pool);
+        std::vector<float> c1 = p.c0, c2 = p.c0, c3 = p.c0, c4 = p.c0, c5 = p.c0, c6 = p.c0, c7 = p.c0;
+        const float* bd = bias.data();
+        SgemmPackedA(pa, false, p.s.n, p.b.data(), p.s.ldb, p.alpha, p.beta, c1.data(), p.s.ldc, *pool, bd, &clamp);
+        SgemmPackedA(pa, p.s.n, rows, p.alpha, p.beta, c2.data(), p.s.ldc, *pool, bd, &clamp);
+        SgemmRows(p.s, p.alpha, p.a.data(), rows, p.beta, c3.data(), *pool, bd, &clamp);
+        SgemmPackedA(pt, false, p.s.n, p.b.data(), p.s.ldb, p.alpha, p.beta, c4.data(), p.s.ldc, *pool, bd, &clamp);
+        SgemmPackedA(pt, p.s.n, rows, p.alpha, p.beta, c5.data(), p.s.ldc, *pool, bd, &clamp);
+        Sgemm(p.s, p.alpha, p.a.data(), p.b.data(), p.beta, c6.data(), *pool, &clamp);
+        SgemmPackedB(false, p.s.m, p.a.data(), p.s.lda, pb, p.alpha, p.beta, c7.data(), p.s.ldc, *pool, &clamp);
+        auto check = [&](const std::vector<float>& c, const std::vector<float>& ref, const char* what) {
+          INFO(what << " k=" << k << " isa=" << SgemmIsaName(isa) << " threads=" << pool->threads());
+          int64_t bad = 0;
+          for (int64_t i = 0; i < p.s.m; ++i) {
+            for (int64_t j = 0; j < p.s.ldc; ++j) {
+              const size_t idx = static_cast<size_t>(i * p.s.ldc + j);
+              const float r = ref[idx];
+              const float expect = j >= p.s.n ? r : (r < clamp.lo ? clamp.lo : (r > clamp.hi ? clamp.hi : r));
+              const bool same = std::isnan(expect) ? std::isnan(c[idx]) : std::fabs(c[idx] - expect) <= 1e-5f;
+              if (!same) ++bad;
+            }
+          }
+          CHECK(bad == 0);
+        };
+        for (const std::vector<float>* c : {&c1, &c2, &c3, &c4, &c5}) check(*c, want, "with bias");
+        check(c6, plain_want, "Sgemm");
+        check(c7, plain_want, "SgemmPackedB");
+        if (k > 0) CHECK(std::isnan(c1[0]));
+      }
+    }
+  }
+}
+
 TEST_CASE("Dgemm matches a reference", "[cpu][gemm]") {
   ThreadPool pool(2);
   GemmShape s;
