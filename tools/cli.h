@@ -43,6 +43,7 @@ struct BenchArgs {
   double min_time_s = 2.0;
   bool json = false;
   bool profile = false;
+  size_t top_nodes = 10;  // --top: nodes listed by --profile
   std::string opt_level = "all";                       // EngineOptions::optimization_level
   bool help = false;
 };

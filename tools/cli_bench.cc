@@ -19,17 +19,15 @@ namespace edgeai::tools {
 
 const char kBenchUsage[] =
     "usage: edgeai bench MODEL.onnx [--threads N] [--batch B] [--shape NAME=AxBxC ...] [--warmup W] "
-    "[--min-runs R] [--min-time S] [--opt-level none|basic|all] [--json] [--profile]";
+    "[--min-runs R] [--min-time S] [--opt-level none|basic|all] [--json] [--profile [--top N]]";
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kTopNodes = 10;
-
 bool IsValueFlag(const std::string& flag) {
   static const std::set<std::string> kFlags = {"--shape",    "--threads",  "--batch",
-                                               "--warmup",   "--min-runs", "--min-time", "--opt-level"};
+                                               "--warmup",   "--min-runs", "--min-time", "--opt-level", "--top"};
   return kFlags.count(flag) > 0;
 }
 
@@ -40,6 +38,9 @@ Status ParseValueFlag(const std::string& flag, const std::string& value, BenchAr
   } else if (flag == "--threads") {
     EDGEAI_ASSIGN_OR_RETURN(int64_t threads, ParseCount(value, "--threads", 1024));
     parsed->threads = static_cast<int>(threads);
+  } else if (flag == "--top") {
+    EDGEAI_ASSIGN_OR_RETURN(int64_t top, ParseCount(value, "--top", 1 << 20));
+    parsed->top_nodes = static_cast<size_t>(top);
   } else if (flag == "--batch") {
     EDGEAI_ASSIGN_OR_RETURN(parsed->batch, ParseCount(value, "--batch", int64_t{1} << 20));
     if (parsed->batch == 0) return InvalidArgument("--batch must be at least 1");
@@ -209,7 +210,7 @@ Status Bench(const BenchArgs& args, std::ostream& out) {
   report.threads = args.threads > 0 ? args.threads : ThreadPool(0).threads();
   PrintReport(args, report, out);
   if (args.profile) {
-    PrintProfile(SummarizeProfile(engine.OpTimings(), report.latency.runs, kTopNodes), report.latency.runs, out);
+    PrintProfile(SummarizeProfile(engine.OpTimings(), report.latency.runs, args.top_nodes), report.latency.runs, out);
   }
   if (args.json) out << ReportJson(args, report) << "\n";
   return Status::Ok();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backend/cpu/activation.h"
+#include "backend/cpu/conv_depthwise.h"
 #include "backend/cpu/conv_geometry.h"
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/dispatch.h"
@@ -24,15 +25,6 @@
 #include "backend/thread_pool.h"
 
 namespace edgeai::cpu {
-
-#if defined(__x86_64__)
-namespace conv_internal {  // conv_depthwise_avx.cc
-void Depthwise3x3RowAvx512(const float* const* rows, const float* w, float bias, int64_t stride, int64_t off,
-                           int64_t lo, int64_t hi, float* orow);
-void Depthwise3x3RowAvx2(const float* const* rows, const float* w, float bias, int64_t stride, int64_t off,
-                         int64_t lo, int64_t hi, float* orow);
-}  // namespace conv_internal
-#endif
 
 namespace {
 
@@ -525,6 +517,50 @@ void DepthwisePlane(const ConvProblem& p, const T* xin, const T* wk, T bias, T* 
   }
 }
 
+// Whether whole planes of this problem run through a padded copy (conv_depthwise.h): 3x3, no dilation, the same
+// stride of 1 or 2 on both axes, a copy within the per-thread buffer, and an AVX-512 CPU.
+bool UsePaddedDepthwise(const ConvProblem& p) {
+#if defined(__x86_64__)
+  if (ActiveSgemmIsa() != SgemmIsa::kAvx512 || p.kernel[0] != 3 || p.kernel[1] != 3) return false;
+  if (p.dilation[0] != 1 || p.dilation[1] != 1 || p.stride[0] != p.stride[1] || p.stride[0] > 2) return false;
+  conv_internal::Depthwise3x3Plane plane;
+  plane.stride = p.stride[0];
+  plane.out_h = p.out[0];
+  plane.out_w = p.out[1];
+  return conv_internal::Depthwise3x3PaddedFloats(plane) <= conv_internal::kMaxDepthwisePadded;
+#else
+  (void)p;
+  return false;
+#endif
+}
+
+// One plane through the padded copy, with a Relu/Clip activation in its stores (others follow it).
+void PaddedDepthwisePlane(const ConvProblem& p, const float* xin, const float* wk, float bias,
+                          const Activation& act, float* out) {
+#if defined(__x86_64__)
+  alignas(64) float buf[conv_internal::kMaxDepthwisePadded];
+  conv_internal::Depthwise3x3Plane plane;
+  plane.x = xin;
+  plane.in_h = p.in[0];
+  plane.in_w = p.in[1];
+  plane.w = wk;
+  plane.bias = bias;
+  plane.stride = p.stride[0];
+  plane.pad_top = p.pad[0];
+  plane.pad_left = p.pad[1];
+  plane.y = out;
+  plane.out_h = p.out[0];
+  plane.out_w = p.out[1];
+  plane.clamp = act.IsClamp();
+  plane.lo = act.clamp_lo();
+  plane.hi = act.clamp_hi();
+  conv_internal::Depthwise3x3PlaneAvx512(plane, buf);
+  if (!act.IsClamp()) ApplyActivation(out, p.out_size, act);
+#else
+  (void)p, (void)xin, (void)wk, (void)bias, (void)act, (void)out;
+#endif
+}
+
 template <typename T>
 void DepthwiseConv(const ConvProblem& p, const T* x, const T* w, const T* bias, T* y, const Activation& act,
                    const ThreadPool& pool) {
@@ -535,6 +571,7 @@ void DepthwiseConv(const ConvProblem& p, const T* x, const T* w, const T* bias, 
   Depthwise3x3RowFn row_fn = nullptr;
   if constexpr (std::is_same_v<T, float>) row_fn = PickDepthwise3x3Row(p);
   const bool k3x3 = p.kernel[0] == 3 && p.kernel[1] == 3;
+  const bool padded = std::is_same_v<T, float> && UsePaddedDepthwise(p);
   pool.ParallelFor(planes, grain, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t img = plane / p.out_channels, m = plane % p.out_channels;
@@ -542,6 +579,12 @@ void DepthwiseConv(const ConvProblem& p, const T* x, const T* w, const T* bias, 
       const T* wk = w + m * p.kernel_size;
       const T b = bias ? bias[m] : T(0);
       T* out = y + plane * p.out_size;
+      if constexpr (std::is_same_v<T, float>) {
+        if (padded) {
+          PaddedDepthwisePlane(p, xin, wk, b, act, out);
+          continue;
+        }
+      }
       if (k3x3) {
         Depthwise3x3Plane(p, xin, wk, b, out, row_fn);
       } else {

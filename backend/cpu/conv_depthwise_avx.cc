@@ -10,14 +10,15 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "backend/cpu/conv_depthwise.h"
+
 #define EDGEAI_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
 #define EDGEAI_TARGET_AVX2 __attribute__((target("avx2,fma")))
 
 namespace edgeai::cpu::conv_internal {
 namespace {
 
-// One output row of the 3x3 window: rows[k] is input row k of the window (null where it lies in the padding),
-// output column o reads rows[k][o * stride + off + j] for j = 0, 1, 2.
+// Depthwise3x3RowAvx512/Avx2's arguments.
 struct Depthwise3x3Row {
   const float* rows[3];
   const float* w;  // the nine weights, row-major
@@ -121,7 +122,66 @@ EDGEAI_TARGET_AVX2 void Row256(const Depthwise3x3Row& r, int64_t lo, int64_t hi,
   }
 }
 
+// ---- Whole planes through a zero-padded copy ----------------------------------------------------------------
+// Small planes (MobileNet's 7x7 and 14x14) spend more in per-row set-up and scalar border columns than in
+// arithmetic; copying the plane into a zero-padded buffer first makes every output row one vector loop with no
+// borders, at the price of one pass over an input plane that is in cache anyway.
+
+// Padded-buffer row r holds input row r - pad_top; column c holds input column c - pad_left (zero outside).
+// ld is a multiple of 16 and buf 64-byte aligned: each row is cleared with aligned stores, then the input
+// row's columns are copied in with (masked) unaligned vectors.
+EDGEAI_TARGET_AVX512 void FillPadded(const Depthwise3x3Plane& p, int64_t rows, int64_t ld, float* buf) {
+  const int64_t c_lo = std::min(ld, std::max<int64_t>(0, p.pad_left));
+  const int64_t c_hi = std::max(c_lo, std::min(ld, p.in_w + p.pad_left));
+  const __m512 zero = _mm512_setzero_ps();
+  for (int64_t r = 0; r < rows; ++r) {
+    float* dst = buf + r * ld;
+    for (int64_t c = 0; c < ld; c += 16) _mm512_store_ps(dst + c, zero);
+    const int64_t ih = r - p.pad_top;
+    if (ih < 0 || ih >= p.in_h) continue;
+    const float* src = p.x + ih * p.in_w - p.pad_left;
+    for (int64_t c = c_lo; c < c_hi; c += 16) {
+      const __mmask16 m = FirstLanes512(c_hi - c);
+      _mm512_mask_storeu_ps(dst + c, m, _mm512_maskz_loadu_ps(m, src + c));
+    }
+  }
+}
+
+template <int S>
+EDGEAI_TARGET_AVX512 void PaddedPlane512(const Depthwise3x3Plane& p, const float* buf, int64_t ld) {
+  __m512 w[9];
+  for (int i = 0; i < 9; ++i) w[i] = _mm512_set1_ps(p.w[i]);
+  const __m512 bias = _mm512_set1_ps(p.bias), lo = _mm512_set1_ps(p.lo), hi = _mm512_set1_ps(p.hi);
+  for (int64_t oh = 0; oh < p.out_h; ++oh) {
+    const float* rows = buf + oh * S * ld;
+    float* orow = p.y + oh * p.out_w;
+    for (int64_t o = 0; o < p.out_w; o += 16) {
+      const int64_t n = std::min<int64_t>(16, p.out_w - o);
+      __m512 acc[3] = {bias, _mm512_setzero_ps(), _mm512_setzero_ps()};
+      for (int k = 0; k < 3; ++k) {
+        const float* x = rows + k * ld + o * S;
+        acc[k] = S == 1 ? Row512S1(x, 0xFFFF, w[3 * k], w[3 * k + 1], w[3 * k + 2], acc[k])
+                        : Row512S2(x, 16, w[3 * k], w[3 * k + 1], w[3 * k + 2], acc[k]);
+      }
+      __m512 r = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]);
+      // max/min return their second operand when either is NaN: a NaN result stays NaN.
+      if (p.clamp) r = _mm512_min_ps(hi, _mm512_max_ps(lo, r));
+      _mm512_mask_storeu_ps(orow + o, FirstLanes512(n), r);
+    }
+  }
+}
+
 }  // namespace
+
+void Depthwise3x3PlaneAvx512(const Depthwise3x3Plane& p, float* buf) {
+  const int64_t rows = (p.out_h - 1) * p.stride + 3, ld = Depthwise3x3PaddedLd(p);
+  FillPadded(p, rows, ld, buf);
+  if (p.stride == 1) {
+    PaddedPlane512<1>(p, buf, ld);
+  } else {
+    PaddedPlane512<2>(p, buf, ld);
+  }
+}
 
 // The entry points declared in conv.cc; see Depthwise3x3Row for the arguments.
 void Depthwise3x3RowAvx512(const float* const* rows, const float* w, float bias, int64_t stride, int64_t off,

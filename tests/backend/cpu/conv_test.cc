@@ -170,8 +170,13 @@ TEST_CASE("Conv 3x3 depthwise matches the reference on every ISA level", "[cpu][
         if (width >= 2) CheckConv({{1, 2, 4, width}, {2, 1, 3, 3}, 2, {1, stride}, {}, {0, 0, 1, 1}, false});
         CheckConv({{1, 2, 3, width}, {4, 1, 3, 3}, 2, {stride, stride}, {}, {2, 2, 2, 2}, true});
         CheckConv({{1, 2, 7, width}, {2, 1, 3, 3}, 2, {stride, stride}, {2, 1}, {2, 1, 1, 1}, true});
+        // Asymmetric and oversized pads (whole rows and columns of padding) in the padded-plane path.
+        CheckConv({{1, 2, 6, width}, {2, 1, 3, 3}, 2, {stride, stride}, {}, {1, 0, 0, 2}, true});
+        CheckConv({{1, 1, 4, width}, {1, 1, 3, 3}, 1, {stride, stride}, {}, {3, 3, 3, 3}, true});
       }
     }
+    // A plane too large for the padded copy takes the row path.
+    CheckConv({{1, 2, 260, 260}, {2, 1, 3, 3}, 2, {}, {}, {1, 1, 1, 1}, true});
   }
   cpu::ResetSgemmIsa();
 }

@@ -1,0 +1,47 @@
+// Internal to Conv: the vectorised pieces of the 3x3 depthwise convolution (conv_depthwise_avx.cc), compiled
+// for AVX-512 / AVX2 through function target attributes; conv.cc calls them only where the CPU runs them.
+#pragma once
+
+#include <cstdint>
+
+namespace edgeai::cpu::conv_internal {
+
+// One output row of the 3x3 window, for output columns [lo, hi) whose taps all lie inside the input row:
+// rows[k] is window row k (null in the padding), output column o reads rows[k][o * stride + off + j], j < 3.
+void Depthwise3x3RowAvx512(const float* const* rows, const float* w, float bias, int64_t stride, int64_t off,
+                           int64_t lo, int64_t hi, float* orow);
+void Depthwise3x3RowAvx2(const float* const* rows, const float* w, float bias, int64_t stride, int64_t off,
+                         int64_t lo, int64_t hi, float* orow);
+
+// One whole plane of a 3x3 depthwise convolution with the same stride (1 or 2) on both axes and no dilation,
+// computed through a zero-padded copy of the input plane, with the fused clamp (Relu/Clip) in the store.
+struct Depthwise3x3Plane {
+  const float* x = nullptr;  // the input plane [in_h, in_w]
+  int64_t in_h = 0, in_w = 0;
+  const float* w = nullptr;  // the nine weights, row-major
+  float bias = 0.0f;
+  int64_t stride = 1;
+  int64_t pad_top = 0, pad_left = 0;
+  float* y = nullptr;  // the output plane [out_h, out_w]
+  int64_t out_h = 0, out_w = 0;
+  bool clamp = false;
+  float lo = 0.0f, hi = 0.0f;
+};
+
+// The row stride of the padded copy: the columns the windows read, plus the whole vectors read past them (a
+// stride-1 vector reads 18 floats from its first column, a stride-2 one 34).
+inline int64_t Depthwise3x3PaddedLd(const Depthwise3x3Plane& p) {
+  return (p.stride == 1 ? p.out_w + 18 + 15 : 2 * p.out_w + 34 + 15) / 16 * 16;
+}
+// Floats of the padded copy; planes whose copy exceeds kMaxDepthwisePadded take the row path instead.
+inline int64_t Depthwise3x3PaddedFloats(const Depthwise3x3Plane& p) {
+  return ((p.out_h - 1) * p.stride + 3) * Depthwise3x3PaddedLd(p);
+}
+// 128 KiB: the copy lives on the stack of the thread computing the plane (MobileNet's largest, 112 x 112, needs
+// 72 KiB), so that no thread ever allocates for it, whichever planes it is given.
+constexpr int64_t kMaxDepthwisePadded = int64_t{1} << 15;
+
+// `buf` holds at least Depthwise3x3PaddedFloats(p) floats, 64-byte aligned.
+void Depthwise3x3PlaneAvx512(const Depthwise3x3Plane& p, float* buf);
+
+}  // namespace edgeai::cpu::conv_internal
