@@ -6,10 +6,12 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/dispatch.h"
+#include "backend/cpu/vector_math.h"
 #include "backend/shape_util.h"
 #include "backend/thread_pool.h"
 
@@ -73,6 +75,18 @@ Status InferSoftmax(InferenceContext& ctx) {
 
 template <bool kLog, typename T>
 void SoftmaxRow(const T* x, T* y, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    // Vectorised exp (vector_math.h): the attention softmax of a transformer spends its time here.
+    const float max = RowMax(x, n);
+    const float sum = ExpShiftedSum(x, max, y, n);
+    if constexpr (kLog) {
+      const float log_sum = std::log(sum);
+      for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - max) - log_sum;
+    } else {
+      ScaleRow(y, n, 1.0f / sum);
+    }
+    return;
+  }
   ConstArray<T> xa(x, n);
   MutArray<T> ya(y, n);
   const T max = xa.maxCoeff();
