@@ -1,10 +1,11 @@
 // edgeai_kernel_bench: GFLOP/s of the SGEMM entry points on the shapes the bundled models run, at a given
 // thread count, so that a kernel change can be judged in isolation from the rest of a model.
 //
-//   build/bench/edgeai_kernel_bench [--threads N] [--min-time S] [MxNxK ...]
+//   build/bench/edgeai_kernel_bench [--threads N] [--min-time S] [--packed-b] [MxNxK ...]
 //
-// Each shape runs C = A * B with A packed once (as Conv and Gemm weights are) and B packed per call, and is
-// timed for at least --min-time seconds; the figure printed is the median of 5 such runs.
+// Each shape runs C = A * B with A packed once (as Conv weights are) and B packed per call, or with
+// --packed-b the other way round (as MatMul and Gemm weights are), and is timed for at least --min-time
+// seconds; the figure printed is the median of 5 such runs.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -39,16 +40,21 @@ const GemmCase kDefaultCases[] = {
 
 double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-double MeasureGflops(const GemmCase& c, const edgeai::ThreadPool& pool, double min_time) {
+double MeasureGflops(const GemmCase& c, bool packed_b, const edgeai::ThreadPool& pool, double min_time) {
   std::mt19937 rng(7);
   std::normal_distribution<float> dist;
   std::vector<float> a(static_cast<size_t>(c.m * c.k)), b(static_cast<size_t>(c.k * c.n));
   std::vector<float> out(static_cast<size_t>(c.m * c.n));
   for (float& v : a) v = dist(rng);
   for (float& v : b) v = dist(rng);
-  const edgeai::cpu::SgemmPacked packed = edgeai::cpu::PackSgemmA(false, c.m, c.k, a.data(), c.k, c.n);
+  const edgeai::cpu::SgemmPacked packed = packed_b ? edgeai::cpu::PackSgemmB(false, c.k, c.n, b.data(), c.n)
+                                                   : edgeai::cpu::PackSgemmA(false, c.m, c.k, a.data(), c.k, c.n);
   auto run = [&] {
-    edgeai::cpu::SgemmPackedA(packed, false, c.n, b.data(), c.n, 1.0f, 0.0f, out.data(), c.n, pool);
+    if (packed_b) {
+      edgeai::cpu::SgemmPackedB(false, c.m, a.data(), c.k, packed, 1.0f, 0.0f, out.data(), c.n, pool);
+    } else {
+      edgeai::cpu::SgemmPackedA(packed, false, c.n, b.data(), c.n, 1.0f, 0.0f, out.data(), c.n, pool);
+    }
   };
   for (int i = 0; i < 3; ++i) run();
   std::vector<double> rates;
@@ -79,17 +85,20 @@ bool ParseShape(const std::string& text, GemmCase* c) {
 int main(int argc, char** argv) {
   int threads = 1;
   double min_time = 1.0;
+  bool packed_b = false;
   std::vector<GemmCase> cases;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--threads" && i + 1 < argc) {
       threads = std::max(1, std::atoi(argv[++i]));
+    } else if (arg == "--packed-b") {
+      packed_b = true;
     } else if (arg == "--min-time" && i + 1 < argc) {
       min_time = std::max(0.05, std::atof(argv[++i]));
     } else {
       GemmCase c{};
       if (!ParseShape(arg, &c)) {
-        std::fprintf(stderr, "usage: %s [--threads N] [--min-time S] [MxNxK ...]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s [--threads N] [--min-time S] [--packed-b] [MxNxK ...]\n", argv[0]);
         return 2;
       }
       cases.push_back(c);
@@ -97,11 +106,11 @@ int main(int argc, char** argv) {
   }
   if (cases.empty()) cases.assign(std::begin(kDefaultCases), std::end(kDefaultCases));
   edgeai::ThreadPool pool(threads);
-  std::printf("sgemm (%s), %d thread(s): GFLOP/s, median of 5\n",
-              edgeai::cpu::SgemmIsaName(edgeai::cpu::ActiveSgemmIsa()), threads);
+  std::printf("sgemm (%s), %d thread(s), %s prepacked: GFLOP/s, median of 5\n",
+              edgeai::cpu::SgemmIsaName(edgeai::cpu::ActiveSgemmIsa()), threads, packed_b ? "B" : "A");
   for (const GemmCase& c : cases) {
     std::printf("  %5lld x %5lld x %5lld  %8.1f  %s\n", static_cast<long long>(c.m), static_cast<long long>(c.n),
-                static_cast<long long>(c.k), MeasureGflops(c, pool, min_time), c.what);
+                static_cast<long long>(c.k), MeasureGflops(c, packed_b, pool, min_time), c.what);
   }
   return 0;
 }

@@ -52,6 +52,34 @@ void Apply(T* y, int64_t count, const Activation& act) {
   }
 }
 
+constexpr int64_t kCheapGrain = 1 << 15;   // elements per chunk: compares and multiplies
+constexpr int64_t kCostlyGrain = 1 << 12;  // elements per chunk: exp, tanh
+
+template <typename T>
+void BiasAndActivate(T* y, int64_t total, const T* bias, int64_t bias_size, int64_t n, const Activation& act,
+                     const ThreadPool& pool) {
+  if (bias == nullptr) {
+    if (act.none()) return;
+    pool.ParallelFor(total, act.costly() ? kCostlyGrain : kCheapGrain,
+                     [&](int64_t b, int64_t e) { Apply(y + b, e - b, act); });
+    return;
+  }
+  const int64_t rows = n > 0 ? total / n : 0;
+  const int64_t grain = std::max<int64_t>(1, (act.costly() ? kCostlyGrain : kCheapGrain) / std::max<int64_t>(n, 1));
+  pool.ParallelFor(rows, grain, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      T* row = y + r * n;
+      if (bias_size == 1) {
+        const T c = bias[0];
+        for (int64_t j = 0; j < n; ++j) row[j] += c;
+      } else {
+        for (int64_t j = 0; j < n; ++j) row[j] += bias[j];
+      }
+      Apply(row, n, act);
+    }
+  });
+}
+
 }  // namespace
 
 float Activation::clamp_lo() const {
@@ -93,5 +121,14 @@ Status ParseActivation(const InferenceContext& ctx, Activation* act) {
 
 void ApplyActivation(float* y, int64_t count, const Activation& act) { Apply(y, count, act); }
 void ApplyActivation(double* y, int64_t count, const Activation& act) { Apply(y, count, act); }
+
+void AddBiasAndActivate(float* y, int64_t total, const float* bias, int64_t bias_size, int64_t n,
+                        const Activation& act, const ThreadPool& pool) {
+  BiasAndActivate(y, total, bias, bias_size, n, act, pool);
+}
+void AddBiasAndActivate(double* y, int64_t total, const double* bias, int64_t bias_size, int64_t n,
+                        const Activation& act, const ThreadPool& pool) {
+  BiasAndActivate(y, total, bias, bias_size, n, act, pool);
+}
 
 }  // namespace edgeai::cpu

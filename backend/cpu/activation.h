@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "backend/kernel.h"
+#include "backend/thread_pool.h"
 #include "edgeai/status.h"
 
 namespace edgeai::cpu {
@@ -33,6 +34,13 @@ Status ParseActivation(const InferenceContext& ctx, Activation* act);
 void ApplyActivation(float* y, int64_t count, const Activation& act);
 void ApplyActivation(double* y, int64_t count, const Activation& act);
 
+// y [total / n rows, n]: adds `bias` (n elements, or one; null for none) to every row, then applies the
+// activation, in parallel over rows.
+void AddBiasAndActivate(float* y, int64_t total, const float* bias, int64_t bias_size, int64_t n,
+                        const Activation& act, const ThreadPool& pool);
+void AddBiasAndActivate(double* y, int64_t total, const double* bias, int64_t bias_size, int64_t n,
+                        const Activation& act, const ThreadPool& pool);
+
 // A kernel that can apply an activation to its own output as it stores it; FusedKernel hands it the node's
 // activation instead of running a second pass.
 class ActivationFusable {
@@ -40,6 +48,15 @@ class ActivationFusable {
   virtual ~ActivationFusable() = default;
   // False when this kernel cannot apply `act` itself (the caller then applies it afterwards).
   virtual bool FuseActivation(const Activation& act) = 0;
+};
+
+// A MatMul that can add FusedMatMul's bias (the node's input 2: N elements, or one) to every row of its output
+// as it stores it, before the activation.
+class BiasFusable {
+ public:
+  virtual ~BiasFusable() = default;
+  // False when this kernel cannot (the caller then adds the bias afterwards, and applies the activation).
+  virtual bool FuseBiasInput() = 0;
 };
 
 }  // namespace edgeai::cpu

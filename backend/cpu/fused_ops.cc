@@ -25,34 +25,7 @@ namespace edgeai::cpu {
 namespace {
 
 constexpr char kDomain[] = "com.edgeai";
-constexpr int64_t kCheapGrain = 1 << 15;   // elements per chunk: compares and multiplies
 constexpr int64_t kCostlyGrain = 1 << 12;  // elements per chunk: exp, tanh, erf
-
-// Adds `bias` (n elements, or one) to every row of y ([rows, n]) and applies the activation, in parallel.
-template <typename T>
-void Epilogue(T* y, int64_t total, const T* bias, int64_t bias_size, int64_t n, const Activation& act,
-              const ThreadPool& pool) {
-  if (bias == nullptr) {
-    if (act.kind == ActKind::kNone) return;
-    pool.ParallelFor(total, act.costly() ? kCostlyGrain : kCheapGrain,
-                     [&](int64_t b, int64_t e) { ApplyActivation(y + b, e - b, act); });
-    return;
-  }
-  const int64_t rows = n > 0 ? total / n : 0;
-  const int64_t grain = std::max<int64_t>(1, (act.costly() ? kCostlyGrain : kCheapGrain) / std::max<int64_t>(n, 1));
-  pool.ParallelFor(rows, grain, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      T* row = y + r * n;
-      if (bias_size == 1) {
-        const T c = bias[0];
-        for (int64_t j = 0; j < n; ++j) row[j] += c;
-      } else {
-        for (int64_t j = 0; j < n; ++j) row[j] += bias[j];
-      }
-      ApplyActivation(row, n, act);
-    }
-  });
-}
 
 // ---- Fused Conv / Gemm / MatMul ------------------------------------------------------------------------------
 
@@ -141,6 +114,13 @@ class FusedKernel final : public Kernel {
     InferenceContext inner = WithoutBias(ctx, true);
     EDGEAI_RETURN_IF_ERROR(base->infer(inner));
     EDGEAI_ASSIGN_OR_RETURN(base_, base->create(inner));
+    // A base that adds the bias itself sees the node's inputs as they are, bias included.
+    auto* bias_fusable = dynamic_cast<BiasFusable*>(base_.get());
+    if (bias_fusable != nullptr && bias_fusable->FuseBiasInput()) {
+      bias_ = false;
+      auto* fusable = dynamic_cast<ActivationFusable*>(base_.get());
+      if (!act_.none() && fusable != nullptr && fusable->FuseActivation(act_)) act_ = Activation{};
+    }
     return Status::Ok();
   }
 
@@ -160,8 +140,8 @@ class FusedKernel final : public Kernel {
     }
     return VisitFloat(y->dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      Epilogue<T>(y->data<T>(), y->NumElements(), bias ? bias->data<T>() : nullptr,
-                  bias ? bias->NumElements() : 0, n, act_, ctx.pool());
+      AddBiasAndActivate(y->data<T>(), y->NumElements(), bias ? bias->data<T>() : nullptr,
+                         bias ? bias->NumElements() : 0, n, act_, ctx.pool());
       return Status::Ok();
     });
   }

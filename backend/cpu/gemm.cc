@@ -204,7 +204,7 @@ const char* SgemmIsaName(SgemmIsa isa) {
 }
 
 void Sgemm(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c,
-           const ThreadPool& pool, const OutputClamp* clamp) {
+           const ThreadPool& pool, const OutputClamp* clamp, const float* col_bias) {
   Job job;
   job.ks = &ActiveKernels();
   job.m = s.m;
@@ -221,6 +221,7 @@ void Sgemm(const GemmShape& s, float alpha, const float* a, const float* b, floa
   job.beta = beta;
   job.c = c;
   job.clamp = clamp;
+  job.col_bias = col_bias;
   gemm_internal::RunJob(job, pool);
 }
 
@@ -335,7 +336,8 @@ void SgemmRows(const GemmShape& s, float alpha, const float* a, SgemmRowSource b
 }
 
 void SgemmPackedB(bool trans_a, int64_t m, const float* a, int64_t lda, const SgemmPacked& b, float alpha,
-                  float beta, float* c, int64_t ldc, const ThreadPool& pool, const OutputClamp* clamp) {
+                  float beta, float* c, int64_t ldc, const ThreadPool& pool, const OutputClamp* clamp,
+                  const float* col_bias) {
   Job job;
   job.ks = SgemmPackedAccess::Kernels(b);
   if (job.ks == nullptr) job.ks = &ActiveKernels();
@@ -351,6 +353,7 @@ void SgemmPackedB(bool trans_a, int64_t m, const float* a, int64_t lda, const Sg
   job.beta = beta;
   job.c = c;
   job.clamp = clamp;
+  job.col_bias = col_bias;
   gemm_internal::RunJob(job, pool);
 }
 

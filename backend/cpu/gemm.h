@@ -33,8 +33,10 @@ struct OutputClamp {
   float lo, hi;
 };
 
+// `col_bias` (N floats), when given, is added to every row of C as it is stored (a fully connected layer's
+// bias), before the clamp.
 void Sgemm(const GemmShape& shape, float alpha, const float* a, const float* b, float beta, float* c,
-           const ThreadPool& pool, const OutputClamp* clamp = nullptr);
+           const ThreadPool& pool, const OutputClamp* clamp = nullptr, const float* col_bias = nullptr);
 
 // Same contract for float64 (conformance and double models; not a fast path, and it may allocate).
 void Dgemm(const GemmShape& shape, double alpha, const double* a, const double* b, double beta, double* c,
@@ -104,7 +106,8 @@ void SgemmRows(const GemmShape& shape, float alpha, const float* a, SgemmRowSour
 
 // C[M, N] = alpha * op(A) * B + beta * C with B packed (K and N from it).
 void SgemmPackedB(bool trans_a, int64_t m, const float* a, int64_t lda, const SgemmPacked& b, float alpha,
-                  float beta, float* c, int64_t ldc, const ThreadPool& pool, const OutputClamp* clamp = nullptr);
+                  float beta, float* c, int64_t ldc, const ThreadPool& pool, const OutputClamp* clamp = nullptr,
+                  const float* col_bias = nullptr);
 
 // Sizes the packing buffers of the calling thread and of every thread of `pool` (once per thread; later calls
 // return at once), so that no thread allocates when it first packs in a warm run. Multithreaded products call

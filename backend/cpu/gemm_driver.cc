@@ -108,6 +108,9 @@ void StoreTransposed(const float* t, int64_t ldt, int rows, int cols, float* c, 
     } else {
       for (int i = 0; i < rows; ++i) cr[i] = st.alpha * t[i * ldt + j] + st.beta * cr[i] + add;
     }
+    if (st.col_bias != nullptr) {
+      for (int i = 0; i < rows; ++i) cr[i] += st.col_bias[i];
+    }
     if (st.clamp) ClampRow(cr, rows, st.lo, st.hi);
   }
 }
@@ -129,10 +132,12 @@ void MacroKernel(const Job& job, int64_t i0, int64_t j0, int64_t mb, int64_t nb,
       const int64_t ci = i0 + i, cj = j0 + j;
       if (!job.c_trans) {
         st.bias = store.bias ? store.bias + ci : nullptr;
+        st.col_bias = store.col_bias ? store.col_bias + cj : nullptr;
         ks.kernel(kb, a_panel, b_panel, bp.ld, bp.padded, job.c + ci * job.ldc + cj, job.ldc, rows, cols, st);
       } else {
         ks.kernel(kb, a_panel, b_panel, bp.ld, bp.padded, tile, ks.nr, rows, cols, raw);
         st.bias = store.bias ? store.bias + cj : nullptr;
+        st.col_bias = store.col_bias ? store.col_bias + ci : nullptr;
         StoreTransposed(tile, ks.nr, rows, cols, job.c + cj * job.ldc + ci, job.ldc, st);
       }
     }
@@ -150,6 +155,7 @@ void RunTile(const Job& job, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     st.alpha = job.alpha;
     st.beta = k0 == 0 ? job.beta : 1.0f;
     st.bias = k0 == 0 ? job.bias : nullptr;
+    st.col_bias = k0 == 0 ? job.col_bias : nullptr;
     if (job.clamp != nullptr && k0 + kb >= job.k) {
       st.clamp = true;
       st.lo = job.clamp->lo;
@@ -178,8 +184,9 @@ void RunTile(const Job& job, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   }
 }
 
-// C = beta * C (+ bias), clamped, for products with nothing to add.
-void ScaleC(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const float* bias, const OutputClamp* clamp) {
+// C = beta * C (+ bias, + col_bias), clamped, for products with nothing to add.
+void ScaleC(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const float* bias, const float* col_bias,
+            const OutputClamp* clamp) {
   for (int64_t i = 0; i < m; ++i) {
     float* row = c + i * ldc;
     if (beta == 0.0f) {
@@ -189,6 +196,9 @@ void ScaleC(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const float
     }
     if (bias != nullptr) {
       for (int64_t j = 0; j < n; ++j) row[j] += bias[i];
+    }
+    if (col_bias != nullptr) {
+      for (int64_t j = 0; j < n; ++j) row[j] += col_bias[j];
     }
     if (clamp != nullptr) ClampRow(row, n, clamp->lo, clamp->hi);
   }
@@ -264,14 +274,14 @@ void RunJob(Job job, const ThreadPool& pool) {
   if (job.k <= 0 || job.alpha == 0.0f) {
     // The bias belongs to the rows of the stored C.
     if (job.c_trans) {
-      ScaleC(job.n, job.m, job.beta, job.c, job.ldc, job.bias, job.clamp);
+      ScaleC(job.n, job.m, job.beta, job.c, job.ldc, job.bias, job.col_bias, job.clamp);
     } else {
-      ScaleC(job.m, job.n, job.beta, job.c, job.ldc, job.bias, job.clamp);
+      ScaleC(job.m, job.n, job.beta, job.c, job.ldc, job.bias, job.col_bias, job.clamp);
     }
     return;
   }
   if (job.trans_b && job.packed_a == nullptr && job.packed_b == nullptr && job.b_rows == nullptr &&
-      job.bias == nullptr && job.clamp == nullptr && !job.c_trans && job.m <= kDotMaxRows) {
+      job.bias == nullptr && job.col_bias == nullptr && job.clamp == nullptr && !job.c_trans && job.m <= kDotMaxRows) {
     RunDot(job, pool);
     return;
   }

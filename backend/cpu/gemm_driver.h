@@ -51,7 +51,8 @@ struct Job {
   bool direct_b = false;  // read B in place (not transposed; A fits in one panel row, so nothing is reused)
   float alpha = 1.0f, beta = 0.0f;
   float* c = nullptr;
-  const float* bias = nullptr;  // added to each row of C, or null
+  const float* bias = nullptr;      // bias[i] added to stored row i of C, or null
+  const float* col_bias = nullptr;  // col_bias[j] added to stored column j of C, or null
   const OutputClamp* clamp = nullptr;  // applied to C as it is finally stored, or null
 };
 

@@ -14,11 +14,13 @@
 
 namespace edgeai::cpu::gemm_internal {
 
-// How a register tile is stored: C = alpha * (Apanel * Bpanel) + beta * C (+ bias[i] on row i when bias is not
-// null), then clamped to [lo, hi] when `clamp` (a fused Relu or Clip, on the last K block only).
+// How a register tile is stored: C = alpha * (Apanel * Bpanel) + beta * C (+ bias[i] on row i and col_bias[j]
+// on column j when not null), then clamped to [lo, hi] when `clamp` (a fused Relu or Clip, on the last K block
+// only).
 struct TileStore {
   float alpha = 1.0f, beta = 0.0f;
   const float* bias = nullptr;
+  const float* col_bias = nullptr;  // cols floats (read as whole vectors only where the tile is padded)
   bool clamp = false;
   float lo = 0.0f, hi = 0.0f;
 };

@@ -57,6 +57,9 @@ EDGEAI_TARGET_AVX2 void Tile(int64_t kb, const float* a, const float* b, int64_t
       __m256 r = _mm256_mul_ps(acc[i][v], va);
       if (st.bias != nullptr) r = _mm256_add_ps(r, _mm256_set1_ps(st.bias[i]));
       const bool whole = v < V - 1 || tail == 8;
+      if (st.col_bias != nullptr) {
+        r = _mm256_add_ps(r, whole ? _mm256_loadu_ps(st.col_bias + 8 * v) : _mm256_maskload_ps(st.col_bias + 8 * v, last));
+      }
       if (st.beta != 0.0f) {
         const __m256 old = whole ? _mm256_loadu_ps(cr + 8 * v) : _mm256_maskload_ps(cr + 8 * v, last);
         r = _mm256_fmadd_ps(old, vb, r);

@@ -52,6 +52,7 @@ EDGEAI_TARGET_AVX512 void Tile(int64_t kb, const float* a, const float* b, int64
       __m512 r = _mm512_mul_ps(acc[i][v], va);
       if (st.beta != 0.0f) r = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, cr + 16 * v), vb, r);
       if (st.bias != nullptr) r = _mm512_add_ps(r, _mm512_set1_ps(st.bias[i]));
+      if (st.col_bias != nullptr) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask, st.col_bias + 16 * v));
       // max/min return their second operand when either is NaN: a NaN result stays NaN.
       if (st.clamp) r = _mm512_min_ps(hi, _mm512_max_ps(lo, r));
       _mm512_mask_storeu_ps(cr + 16 * v, mask, r);

@@ -44,6 +44,9 @@ void Tile(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded, 
     } else {
       for (int j = 0; j < cols; ++j) cr[j] = out[i][j] + st.beta * cr[j] + add;
     }
+    if (st.col_bias != nullptr) {
+      for (int j = 0; j < cols; ++j) cr[j] += st.col_bias[j];
+    }
     if (st.clamp) ClampRow(cr, cols, st.lo, st.hi);
   }
 }

@@ -5,6 +5,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "backend/cpu/activation.h"
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/dispatch.h"
 #include "backend/cpu/gemm.h"
@@ -171,9 +172,26 @@ struct PackedWeights {
   }
 };
 
+// What a fused node adds to Y as it is stored: a bias (N elements or one) on every row, then an activation.
 template <typename T>
-void RunMatMul(const Tensor& at, const Tensor& bt, const SgemmPacked* packed_b, Tensor* yt,
-               const ThreadPool& pool) {
+struct MatMulEpilogue {
+  const T* bias = nullptr;
+  int64_t bias_size = 0;
+  Activation act;
+
+  bool empty() const { return bias == nullptr && act.none(); }
+  // Whatever the product did not apply itself, over Y [rows, n].
+  void Finish(T* y, int64_t rows, int64_t n, bool bias_done, bool act_done, const ThreadPool& pool) const {
+    if constexpr (std::is_floating_point_v<T>) {
+      const T* b = bias_done ? nullptr : bias;
+      AddBiasAndActivate(y, rows * n, b, bias_size, n, act_done ? Activation{} : act, pool);
+    }
+  }
+};
+
+template <typename T>
+void RunMatMul(const Tensor& at, const Tensor& bt, const SgemmPacked* packed_b, const MatMulEpilogue<T>& epi,
+               Tensor* yt, const ThreadPool& pool) {
   const Shape& ad = at.shape();
   const Shape& bd = bt.shape();
   const size_t ra = ad.rank(), rb = bd.rank();
@@ -194,11 +212,19 @@ void RunMatMul(const Tensor& at, const Tensor& bt, const SgemmPacked* packed_b, 
     s.m = a_batch.NumElements() * m;
     if constexpr (std::is_same_v<T, float>) {
       if (packed_b != nullptr && packed_b->rows() == k && packed_b->cols() == n) {
-        SgemmPackedB(false, s.m, a, s.lda, *packed_b, 1.0f, 0.0f, y, s.ldc, pool);
+        // A bias of N elements and then a Relu/Clip go into the GEMM's stores (a one-element bias, added
+        // afterwards, must come before the clamp, so then both wait).
+        const bool col_bias = epi.bias != nullptr && epi.bias_size == n;
+        const bool clamp_in_gemm = epi.act.IsClamp() && (epi.bias == nullptr || col_bias);
+        const OutputClamp clamp{epi.act.clamp_lo(), epi.act.clamp_hi()};
+        SgemmPackedB(false, s.m, a, s.lda, *packed_b, 1.0f, 0.0f, y, s.ldc, pool, clamp_in_gemm ? &clamp : nullptr,
+                     col_bias ? epi.bias : nullptr);
+        if (!epi.empty()) epi.Finish(y, s.m, n, col_bias, clamp_in_gemm, pool);
         return;
       }
     }
     Product(s, a, b, y, pool);
+    if (!epi.empty()) epi.Finish(y, s.m, n, false, false, pool);
     return;
   }
   s.m = m;
@@ -218,13 +244,24 @@ void RunMatMul(const Tensor& at, const Tensor& bt, const SgemmPacked* packed_b, 
   } else {
     for (int64_t i = 0; i < batches; ++i) one(i, pool);
   }
+  if (!epi.empty()) epi.Finish(y, batches * m, n, false, false, pool);
 }
 
-class MatMulKernel : public Kernel {
+// MatMul, and the base of FusedMatMul, whose bias (input 2) and Relu/Clip it can add as the product is stored.
+class MatMulKernel : public Kernel, public ActivationFusable, public BiasFusable {
  public:
   Status Init(const InferenceContext& ctx) {
     weights_.Pack(ctx.input_value(1), false);
     return Status::Ok();
+  }
+
+  bool FuseActivation(const Activation& act) override {
+    act_ = act;
+    return true;
+  }
+  bool FuseBiasInput() override {
+    bias_input_ = true;
+    return true;
   }
 
   Status Compute(KernelContext& ctx) const override {
@@ -235,15 +272,28 @@ class MatMulKernel : public Kernel {
     if (a.rank() == 0 || a.shape().back() != kb) {
       return ctx.Error("A " + a.Describe() + " and B " + b.Describe() + " cannot be multiplied");
     }
+    const Tensor* bias = bias_input_ && ctx.num_inputs() > 2 ? ctx.input(2) : nullptr;
+    const int64_t n = y->rank() > 0 ? y->shape()[y->rank() - 1] : 1;
+    if (bias != nullptr && (bias->dtype() != y->dtype() || (bias->NumElements() != n && bias->NumElements() != 1))) {
+      return ctx.Error("bias " + bias->Describe() + " does not match the output " + y->Describe());
+    }
     return VisitNumeric(a.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      RunMatMul<T>(a, b, weights_.For(b), y, ctx.pool());
+      MatMulEpilogue<T> epi;
+      epi.act = act_;
+      if (bias != nullptr) {
+        epi.bias = bias->data<T>();
+        epi.bias_size = bias->NumElements();
+      }
+      RunMatMul<T>(a, b, weights_.For(b), epi, y, ctx.pool());
       return Status::Ok();
     });
   }
 
  private:
   PackedWeights weights_;
+  Activation act_;
+  bool bias_input_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -332,8 +382,15 @@ void BroadcastBias(const Tensor& c, int64_t m, int64_t n, T* y) {
   }
 }
 
-class GemmKernel : public Kernel {
+// Gemm, and the base of FusedGemm, whose activation it applies as the product is stored (Relu/Clip in the
+// GEMM's stores, others right after it).
+class GemmKernel : public Kernel, public ActivationFusable {
  public:
+  bool FuseActivation(const Activation& act) override {
+    act_ = act;
+    return true;
+  }
+
   Status Init(const InferenceContext& ctx) {
     attrs_ = ParseGemmAttrs(ctx);
     if (ctx.input_value(1) != nullptr && ctx.input_value(1)->rank() == 2) {
@@ -364,28 +421,47 @@ class GemmKernel : public Kernel {
     return VisitNumeric(a.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
       T* yv = y->data<T>();
+      if constexpr (std::is_same_v<T, float>) {
+        if (RunF32(s, a.data<float>(), b, c, use_c, yv, ctx.pool())) return Status::Ok();
+      }
       if (use_c) BroadcastBias<T>(*c, s.m, s.n, yv);
-      Run<T>(s, a.data<T>(), b.data<T>(), weights_.For(b), use_c, yv, ctx.pool());
+      const T alpha = static_cast<T>(attrs_.alpha), beta = use_c ? static_cast<T>(attrs_.beta) : T(0);
+      GemmAny(s, alpha, a.data<T>(), b.data<T>(), beta, yv, ctx.pool());
+      if constexpr (std::is_floating_point_v<T>) {
+        AddBiasAndActivate(yv, s.m * s.n, static_cast<const T*>(nullptr), 0, s.n, act_, ctx.pool());
+      }
       return Status::Ok();
     });
   }
 
  private:
-  template <typename T>
-  void Run(const GemmShape& s, const T* a, const T* b, const SgemmPacked* packed_b, bool use_c, T* y,
-           const ThreadPool& pool) const {
-    const T alpha = static_cast<T>(attrs_.alpha), beta = use_c ? static_cast<T>(attrs_.beta) : T(0);
-    if constexpr (std::is_same_v<T, float>) {
-      if (packed_b != nullptr && packed_b->rows() == s.k && packed_b->cols() == s.n) {
-        SgemmPackedB(s.trans_a, s.m, a, s.lda, *packed_b, alpha, beta, y, s.ldc, pool);
-        return;
-      }
+  // float32 with the packed weights or a row-vector C (a fully connected layer's bias, with beta 1): C goes in
+  // as the GEMM's column bias instead of a first pass over Y, and a Relu/Clip into its stores. False where
+  // neither applies (the caller then runs the general path).
+  bool RunF32(const GemmShape& s, const float* a, const Tensor& b, const Tensor* c, bool use_c, float* y,
+              const ThreadPool& pool) const {
+    const SgemmPacked* packed_b = weights_.For(b);
+    const bool packed = packed_b != nullptr && packed_b->rows() == s.k && packed_b->cols() == s.n;
+    const bool row_c = use_c && attrs_.beta == 1.0f && c->NumElements() == s.n && s.n > 1 &&
+                       (c->rank() == 1 || (c->rank() == 2 && c->shape()[0] == 1));
+    if (!packed && !row_c) return false;
+    if (use_c && !row_c) BroadcastBias<float>(*c, s.m, s.n, y);
+    const float beta = use_c && !row_c ? attrs_.beta : 0.0f;
+    const float* col_bias = row_c ? c->data<float>() : nullptr;
+    const OutputClamp clamp{act_.clamp_lo(), act_.clamp_hi()};
+    const OutputClamp* clamp_p = act_.IsClamp() ? &clamp : nullptr;
+    if (packed) {
+      SgemmPackedB(s.trans_a, s.m, a, s.lda, *packed_b, attrs_.alpha, beta, y, s.ldc, pool, clamp_p, col_bias);
+    } else {
+      Sgemm(s, attrs_.alpha, a, b.data<float>(), beta, y, pool, clamp_p, col_bias);
     }
-    GemmAny(s, alpha, a, b, beta, y, pool);
+    if (!act_.IsClamp()) AddBiasAndActivate(y, s.m * s.n, nullptr, 0, s.n, act_, pool);
+    return true;
   }
 
   GemmAttrs attrs_;
   PackedWeights weights_;
+  Activation act_;
 };
 
 Status Register(OpRegistry& registry, const char* op, int since, int until, const std::vector<DataType>& types,

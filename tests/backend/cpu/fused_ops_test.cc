@@ -117,17 +117,31 @@ TEST_CASE("FusedConv equals Conv followed by the activation", "[cpu][fused_ops]"
 }
 
 TEST_CASE("FusedGemm equals Gemm followed by the activation", "[cpu][fused_ops]") {
-  Tensor a = Random(Shape{5, 7}, 4), bt = Random(Shape{3, 7}, 5), c = Random(Shape{3}, 6);
-  SingleOp gemm{"Gemm", 13};
-  gemm.attrs.Set("transB", IntAttr(1));
-  gemm.attrs.Set("alpha", FloatAttr(0.5f));
-  Tensor base = MustRun(gemm, {a, bt, c});
-  for (const ActCase& act : kActivations) {
-    INFO("activation '" << act.name << "'");
-    SingleOp fused = Fused("FusedGemm", act.name, act.params);
-    fused.attrs.Set("transB", IntAttr(1));
-    fused.attrs.Set("alpha", FloatAttr(0.5f));
-    CheckClose(Activate(act, base), MustRun(fused, {a, bt, c}));
+  // C as a row vector (the GEMM's column bias), a full matrix, a scalar; beta 1 and not.
+  Tensor a = Random(Shape{5, 7}, 4), bt = Random(Shape{3, 7}, 5);
+  for (const Shape& c_shape : {Shape{3}, Shape{1, 3}, Shape{5, 3}, Shape{1}}) {
+    for (float beta : {1.0f, 0.25f}) {
+      Tensor c = Random(c_shape, 6);
+      // alpha * A * B^T + beta * C, by hand.
+      std::vector<float> want(15);
+      for (int64_t i = 0; i < 5; ++i) {
+        for (int64_t j = 0; j < 3; ++j) {
+          double sum = 0;
+          for (int64_t k = 0; k < 7; ++k) sum += a.data<float>()[i * 7 + k] * bt.data<float>()[j * 7 + k];
+          const int64_t ci = c_shape.rank() == 2 && c_shape[0] == 5 ? i * 3 + j : (c.NumElements() == 1 ? 0 : j);
+          want[static_cast<size_t>(i * 3 + j)] = static_cast<float>(0.5 * sum + beta * c.data<float>()[ci]);
+        }
+      }
+      const Tensor base = Tensor::FromVector<float>(Shape{5, 3}, want);
+      for (const ActCase& act : kActivations) {
+        INFO("activation '" << act.name << "' C " << c.Describe() << " beta " << beta);
+        SingleOp fused = Fused("FusedGemm", act.name, act.params);
+        fused.attrs.Set("transB", IntAttr(1));
+        fused.attrs.Set("alpha", FloatAttr(0.5f));
+        fused.attrs.Set("beta", FloatAttr(beta));
+        CheckClose(Activate(act, base), MustRun(fused, {a, bt, c}), 1e-5);
+      }
+    }
   }
 }
 

@@ -21,7 +21,7 @@ struct IsaGuard {
 TEST_CASE("ExpShiftedSum matches std::exp within 2 ulp at every ISA level and length", "[cpu][vector_math]") {
   IsaGuard guard;
   std::mt19937 rng(3);
-  std::uniform_real_distribution<float> dist(-90.0f, 89.0f);
+  std::uniform_real_distribution<float> dist(-90.0f, 40.0f);  // sums of up to 1000 stay finite
   for (SgemmIsa isa : {SgemmIsa::kPortable, SgemmIsa::kAvx2, SgemmIsa::kAvx512}) {
     if (!ForceSgemmIsa(isa)) continue;
     INFO("isa " << SgemmIsaName(isa));
