@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "backend/cpu/conv_geometry.h"
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/dispatch.h"
+#include "backend/cpu/gemm.h"
+#include "backend/cpu/pool_avx.h"
 #include "backend/thread_pool.h"
 
 namespace edgeai::cpu {
@@ -141,7 +144,7 @@ void AveragePoolPlane(const Plane3& g, const T* x, T* y, bool count_include_pad)
   }
 }
 
-// Row-separable pooling for the common 1-D/2-D case without dilation: each output row first reduces its
+// Row-separable average pooling for the common 1-D/2-D case without dilation: each output row first sums its
 // input rows into `buf` (contiguous, vectorisable), then slides the window along that single row.
 constexpr int64_t kMaxSeparableWidth = 2048;
 
@@ -149,34 +152,144 @@ bool SeparableOk(const Plane3& g) {
   return g.out[0] == 1 && g.k[0] == 1 && g.d[1] == 1 && g.d[2] == 1 && g.in[2] <= kMaxSeparableWidth;
 }
 
-template <typename T, bool kMax>
-void SeparablePlane(const Plane3& g, const T* x, T* y, bool count_include_pad) {
+template <typename T>
+void SeparableAveragePlane(const Plane3& g, const T* x, T* y, bool count_include_pad) {
   T buf[kMaxSeparableWidth];
   const int64_t w = g.in[2];
   int64_t sh, h0, h1, hc, sw, w0, w1, wc;
   for (int64_t oh = 0; oh < g.out[1]; ++oh) {
     Taps(g, 1, oh, &sh, &h0, &h1, &hc);
-    if (h1 <= h0) {
-      for (int64_t i = 0; i < w; ++i) buf[i] = kMax ? Lowest<T>() : T(0);
-    } else {
-      const T* row = x + (sh + h0) * w;
-      for (int64_t i = 0; i < w; ++i) buf[i] = row[i];
-      for (int64_t kh = h0 + 1; kh < h1; ++kh) {
-        row = x + (sh + kh) * w;
-        for (int64_t i = 0; i < w; ++i) buf[i] = kMax ? Max(buf[i], row[i]) : buf[i] + row[i];
-      }
+    for (int64_t i = 0; i < w; ++i) buf[i] = T(0);
+    for (int64_t kh = h0; kh < h1; ++kh) {
+      const T* row = x + (sh + kh) * w;
+      for (int64_t i = 0; i < w; ++i) buf[i] += row[i];
     }
     for (int64_t ow = 0; ow < g.out[2]; ++ow, ++y) {
       Taps(g, 2, ow, &sw, &w0, &w1, &wc);
-      T acc = kMax ? Lowest<T>() : T(0);
-      for (int64_t kw = w0; kw < w1; ++kw) acc = kMax ? Max(acc, buf[sw + kw]) : acc + buf[sw + kw];
-      if constexpr (kMax) {
-        *y = acc;
-      } else {
-        const int64_t count = count_include_pad ? hc * wc : (h1 - h0) * (w1 - w0);
-        *y = count > 0 ? acc / static_cast<T>(count) : T(0);
-      }
+      T acc = T(0);
+      for (int64_t kw = w0; kw < w1; ++kw) acc += buf[sw + kw];
+      const int64_t count = count_include_pad ? hc * wc : (h1 - h0) * (w1 - w0);
+      *y = count > 0 ? acc / static_cast<T>(count) : T(0);
     }
+  }
+}
+
+// Row-buffered max pooling for 1-D/2-D windows without dilation. Per output row, the column pass reduces the
+// window's input rows into a row buffer that holds the begin padding, the input row and the end padding
+// (ceil_mode included) with the padding at Lowest(), the identity of max; the window pass then takes every
+// output column as the max over k adjacent buffer entries, the same code for border and inner columns.
+// Both passes skip NaN inputs, like MaxPoolPlane.
+constexpr int64_t kMaxRowBuffer = 4096 + 64;
+constexpr int64_t kRowsPerPass = 16;
+
+int64_t RowBufferSize(const Plane3& g) {
+  return std::max(g.pb[2] + g.in[2], (g.out[2] - 1) * g.s[2] + g.k[2]);
+}
+
+bool RowBufferedOk(const Plane3& g) {
+  return g.out[0] == 1 && g.k[0] == 1 && g.d[1] == 1 && g.d[2] == 1 && g.pb[2] >= 0 &&
+         RowBufferSize(g) <= kMaxRowBuffer;
+}
+
+template <typename T>
+void MaxColumns(const T* const* rows, int64_t n, int64_t w, bool accumulate, T* dst) {
+  int64_t r = 0;
+  if (!accumulate) {
+    for (int64_t i = 0; i < w; ++i) dst[i] = Max(Lowest<T>(), rows[0][i]);
+    r = 1;
+  }
+  for (; r < n; ++r) {
+    const T* row = rows[r];
+    for (int64_t i = 0; i < w; ++i) dst[i] = Max(dst[i], row[i]);
+  }
+}
+
+template <typename T>
+void MaxWindows(const T* buf, int64_t k, int64_t stride, int64_t n, T* out) {
+  if (stride == 1) {  // tap-major, so that every pass is a contiguous, vectorisable loop
+    for (int64_t o = 0; o < n; ++o) out[o] = buf[o];
+    for (int64_t j = 1; j < k; ++j) {
+      for (int64_t o = 0; o < n; ++o) out[o] = Max(out[o], buf[o + j]);
+    }
+    return;
+  }
+  for (int64_t o = 0; o < n; ++o) {
+    const T* p = buf + o * stride;
+    T acc = p[0];
+    for (int64_t j = 1; j < k; ++j) acc = Max(acc, p[j]);
+    out[o] = acc;
+  }
+}
+
+using MaxPlaneFn = void (*)(const pool_internal::MaxPlane2d& p, const float* x, float* y);
+
+// The whole-plane vector kernel for this CPU and geometry (1-D/2-D without dilation), or null. It follows the
+// SGEMM's ISA choice (from GetCpuInfo()), so forcing that one, as tests do, forces this one too.
+MaxPlaneFn PickMaxPlane(const Plane3& g, pool_internal::MaxPlane2d* p) {
+#if defined(__x86_64__)
+  const SgemmIsa isa = ActiveSgemmIsa();
+  if (isa == SgemmIsa::kPortable) return nullptr;
+  if (g.out[0] != 1 || g.k[0] != 1 || g.d[1] != 1 || g.d[2] != 1) return nullptr;
+  p->in_h = g.in[1];
+  p->in_w = g.in[2];
+  p->out_h = g.out[1];
+  p->out_w = g.out[2];
+  p->kernel_h = g.k[1];
+  p->kernel_w = g.k[2];
+  p->stride_h = g.s[1];
+  p->stride_w = g.s[2];
+  p->pad_top = g.pb[1];
+  p->pad_left = g.pb[2];
+  if (!pool_internal::MaxPlaneSupports(*p)) return nullptr;
+  return isa == SgemmIsa::kAvx512 ? pool_internal::MaxPlaneAvx512 : pool_internal::MaxPlaneAvx2;
+#else
+  (void)g;
+  (void)p;
+  return nullptr;
+#endif
+}
+
+// Column passes for a block of output rows come before their window passes: a window pass that read the
+// row just stored could wait on store forwarding (its loads straddle the column pass's stores).
+constexpr int64_t kRowBlockElements = 8192;
+static_assert(kMaxRowBuffer % 16 == 0 && kMaxRowBuffer <= kRowBlockElements, "a row must fit a block");
+
+template <typename T>
+void MaxColumnsInto(const Plane3& g, int64_t oh, const T* x, T* cols) {
+  const int64_t w = g.in[2];
+  const T* rows[kRowsPerPass];
+  int64_t sh, h0, h1, unused;
+  Taps(g, 1, oh, &sh, &h0, &h1, &unused);
+  if (h1 <= h0) std::fill(cols, cols + w, Lowest<T>());
+  for (int64_t kh = h0; kh < h1; kh += kRowsPerPass) {
+    const int64_t count = std::min(kRowsPerPass, h1 - kh);
+    for (int64_t r = 0; r < count; ++r) rows[r] = x + (sh + kh + r) * w;
+    MaxColumns<T>(rows, count, w, kh > h0, cols);
+  }
+}
+
+template <typename T>
+void RowBufferedMaxPlane(const Plane3& g, const T* x, T* y) {
+  const int64_t w = g.in[2], n = g.out[2], k = g.k[2], s = g.s[2];
+  const int64_t stride = (RowBufferSize(g) + 15) / 16 * 16;
+  const int64_t block = std::max<int64_t>(1, std::min(g.out[1], kRowBlockElements / stride));
+  // Sized once per thread for any block (block * stride <= kRowBlockElements, as stride <= kMaxRowBuffer), so
+  // that no later geometry allocates. Column passes write only [pb, pb + w) of each row, so the padding stays
+  // filled from one plane (and run) to the next while the layout stays the same.
+  thread_local std::vector<T> scratch;
+  thread_local int64_t filled[3] = {-1, -1, -1};  // pb, w and stride of the filled layout
+  if (scratch.empty()) scratch.resize(kRowBlockElements + 16);  // + 16: room to align to 64 bytes
+  T* buf = scratch.data() + (16 - reinterpret_cast<uintptr_t>(scratch.data()) / sizeof(T) % 16) % 16;
+  if (filled[0] != g.pb[2] || filled[1] != w || filled[2] != stride) {
+    std::fill(scratch.begin(), scratch.end(), Lowest<T>());
+    filled[0] = g.pb[2];
+    filled[1] = w;
+    filled[2] = stride;
+  }
+  for (int64_t oh0 = 0; oh0 < g.out[1]; oh0 += block) {
+    const int64_t rows = std::min(block, g.out[1] - oh0);
+    for (int64_t r = 0; r < rows; ++r) MaxColumnsInto<T>(g, oh0 + r, x, buf + r * stride + g.pb[2]);
+    for (int64_t r = 0; r < rows; ++r, y += n) MaxWindows<T>(buf + r * stride, k, s, n, y);
   }
 }
 
@@ -239,24 +352,35 @@ class PoolKernel : public Kernel {
     const int64_t planes = x.shape()[0] * x.shape()[1];
     const int64_t window = window_.kernel_shape.empty() ? 1 : g.k[0] * g.k[1] * g.k[2];
     const int64_t grain = PlaneGrain(g.out_size * window);
-    const bool separable = idx == nullptr && SeparableOk(g);
+    pool_internal::MaxPlane2d plane;
+    const MaxPlaneFn vector_plane =
+        is_max_ && idx == nullptr && x.dtype() == DataType::kFloat32 ? PickMaxPlane(g, &plane) : nullptr;
+    const bool row_buffered = is_max_ && idx == nullptr && vector_plane == nullptr && RowBufferedOk(g);
+    const bool separable = !is_max_ && SeparableOk(g);
     auto run = [&](auto tag) -> Status {
       using T = typename decltype(tag)::type;
       const T* xp = x.data<T>();
       T* yp = y->data<T>();
       ctx.pool().ParallelFor(planes, grain, [&](int64_t b, int64_t e) {
         for (int64_t p = b; p < e; ++p) {
-          if (separable && is_max_) {
-            SeparablePlane<T, true>(g, xp + p * g.in_size, yp + p * g.out_size, false);
-          } else if (separable) {
-            if constexpr (std::is_floating_point_v<T>) {
-              SeparablePlane<T, false>(g, xp + p * g.in_size, yp + p * g.out_size, count_include_pad_);
+          const T* xplane = xp + p * g.in_size;
+          T* yplane = yp + p * g.out_size;
+          if constexpr (std::is_same_v<T, float>) {
+            if (vector_plane != nullptr) {
+              vector_plane(plane, xplane, yplane);
+              continue;
             }
+          }
+          if (row_buffered) {
+            RowBufferedMaxPlane<T>(g, xplane, yplane);
           } else if (is_max_) {
-            MaxPoolPlane<T>(g, xp + p * g.in_size, yp + p * g.out_size, idx ? idx + p * g.out_size : nullptr,
-                            p * g.in_size, col_major_);
+            MaxPoolPlane<T>(g, xplane, yplane, idx ? idx + p * g.out_size : nullptr, p * g.in_size, col_major_);
           } else if constexpr (std::is_floating_point_v<T>) {
-            AveragePoolPlane<T>(g, xp + p * g.in_size, yp + p * g.out_size, count_include_pad_);
+            if (separable) {
+              SeparableAveragePlane<T>(g, xplane, yplane, count_include_pad_);
+            } else {
+              AveragePoolPlane<T>(g, xplane, yplane, count_include_pad_);
+            }
           }
         }
       });
