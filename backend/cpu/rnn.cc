@@ -1,7 +1,9 @@
 // The plain RNN op and what the recurrent family shares: attribute parsing, shape inference and registration.
 // GRU and LSTM cells live in rnn_gru.cc and rnn_lstm.cc.
+#include <atomic>
 #include <cctype>
 #include <cmath>
+#include <thread>
 
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/rnn_common.h"
@@ -240,6 +242,56 @@ Status ReadSequenceLens(KernelContext& ctx, int64_t seq, int64_t batch, int64_t*
   return Status::Ok();
 }
 
+void RnnWeights::Pack(const InferenceContext& ctx, int gates) {
+  const Tensor* wt = ctx.input_value(kW);
+  if (wt != nullptr && wt->dtype() == DataType::kFloat32 && wt->rank() == 3 && wt->NumElements() > 0) {
+    const int64_t rows = wt->shape()[0] * wt->shape()[1], input = wt->shape()[2];
+    w = PackSgemmB(true, input, rows, wt->data<float>(), input);
+    w_from = wt->data<float>();
+  }
+  const Tensor* rt = ctx.input_value(kR);
+  if (rt != nullptr && rt->dtype() == DataType::kFloat32 && rt->rank() == 3 && rt->NumElements() > 0) {
+    const int64_t nd = rt->shape()[0], hidden = rt->shape()[2];
+    if (rt->shape()[1] != gates * hidden) return;  // Compute reports the mismatch
+    PackRecurrent(rt->data<float>(), nd, gates, hidden, r.Reserve(PackedRecurrentSize(nd, gates, hidden)));
+    r_from = rt->data<float>();
+    r_hidden = hidden;
+    r_directions = nd;
+  }
+}
+
+void RunStages(int64_t stages, int64_t chunks, const ThreadPool& pool, FunctionRef<void(int64_t, int64_t)> task) {
+  if (chunks <= 1 || pool.threads() <= 1) {
+    for (int64_t s = 0; s < stages; ++s) {
+      for (int64_t c = 0; c < chunks; ++c) task(s, c);
+    }
+    return;
+  }
+  const int64_t total = stages * chunks;
+  std::atomic<int64_t> next{0}, done{0};
+  auto participate = [&](int64_t, int64_t) {
+    for (;;) {
+      const int64_t t = next.fetch_add(1, std::memory_order_relaxed);
+      if (t >= total) return;
+      const int64_t stage = t / chunks, ready = stage * chunks;
+      // The tasks waited for are running on other threads: spin briefly, then yield in case one of them was
+      // preempted (a loaded machine) and needs this CPU.
+      for (int spins = 0; done.load(std::memory_order_acquire) < ready; ++spins) {
+        if (spins >= 4096) {
+          std::this_thread::yield();
+        } else {
+#if defined(__x86_64__) || defined(__i386__)
+          __builtin_ia32_pause();
+#endif
+        }
+      }
+      task(stage, t % chunks);
+      done.fetch_add(1, std::memory_order_release);
+    }
+  };
+  pool.ParallelFor(pool.threads(), 1, participate);
+}
+
 Status RegisterVersions(OpRegistry& registry, const char* op_type, std::initializer_list<int> since_versions,
                         InferFn infer, KernelFactory create) {
   std::vector<int> since(since_versions);
@@ -264,10 +316,42 @@ class RnnCell {
  public:
   explicit RnnCell(const RnnSpec& spec) : spec_(spec) {}
   int Gates() const { return 1; }
+  bool Fast() const { return std::is_same_v<T, float> && HasActivations(spec_, {ActivationKind::kTanh}); }
   void InputBias(const T* b, int64_t hidden, T* out) const {
     for (int64_t j = 0; j < hidden; ++j) out[j] = b[j] + b[hidden + j];
   }
-  int64_t ScratchSize(int64_t batch, int64_t hidden) const { return batch * hidden; }
+  int64_t ScratchSize(int64_t batch, int64_t gate_stride) const { return batch * gate_stride; }
+
+  int FastPhases() const { return 1; }
+  bool FastInPlace() const { return false; }
+
+  // The product and tanh for the task's hidden units; rows whose sequence has ended carry their state over.
+  void Run(const FastTask& t) const {
+    const RnnProblem<float>& p = *t.problem;
+    const int64_t hidden = p.hidden, gs = RecurrentGateStride(hidden);
+    const RnnSimdKernels& simd = RnnSimd();
+    simd.product(StepProduct(p.packed_r + t.direction * gs * hidden, hidden, 0, 1, t.q0, t.q1, p.batch, t.h,
+                             t.scratch, gs));
+    RnnRowArgs row;
+    row.gate_stride = gs;
+    row.hidden = hidden;
+    row.j0 = t.q0 * kRecurrentPanel;
+    row.j1 = std::min(t.q1 * kRecurrentPanel, hidden);
+    row.clip = spec_.clip;
+    row.in_bias = p.InBias(t.direction);
+    for (int64_t b = 0; b < p.batch; ++b) {
+      row.h_prev = t.h + b * hidden;
+      row.h_out = t.h_out + b * hidden;
+      const int64_t time = p.TimeAt(b, t.step, t.reverse);
+      if (time < 0) {
+        std::copy(row.h_prev + row.j0, row.h_prev + row.j1, row.h_out + row.j0);
+        continue;
+      }
+      row.xw = p.XwAt(time, b, t.direction);
+      row.g = t.scratch + b * gs;
+      simd.rnn_tanh(row);
+    }
+  }
 
   void Step(const StepArgs<T>& a, const ThreadPool& pool) const {
     const RnnProblem<T>& p = *a.problem;
@@ -288,6 +372,7 @@ class RnnCell {
   }
 
  private:
+
   const RnnSpec& spec_;
 };
 
@@ -298,13 +383,18 @@ const RnnOpInfo& PlainRnnInfo() {
 
 class RnnKernel : public Kernel {
  public:
-  Status Init(const InferenceContext& ctx) { return ParseRnnSpec(ctx, info(), &spec_); }
+  Status Init(const InferenceContext& ctx) {
+    weights_.Pack(ctx, 1);
+    return ParseRnnSpec(ctx, info(), &spec_);
+  }
   Status Compute(KernelContext& ctx) const override { return ComputeRnn<RnnCell>(ctx, *this); }
   const RnnSpec& spec() const { return spec_; }
   const RnnOpInfo& info() const { return PlainRnnInfo(); }
+  const RnnWeights& weights() const { return weights_; }
 
  private:
   RnnSpec spec_;
+  RnnWeights weights_;
 };
 
 Status InferPlainRnn(InferenceContext& ctx) { return InferRnn(ctx, PlainRnnInfo()); }

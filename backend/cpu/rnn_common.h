@@ -5,6 +5,11 @@
 // so each step is left with the recurrent GEMM against R and elementwise gate math. Per-batch sequence_lens
 // are handled by giving each batch row its own time index per step; rows past their length stop updating, so
 // their state is already the one to report in Y_h / Y_c.
+//
+// float32 with the default activations takes a fast path: W and R packed once at load time when constant (R
+// into column panels, see rnn_simd.h; a non-constant R is packed per run), each step one pass per chunk of
+// hidden units that does the recurrent product and the fused vector gate math, no allocation and no fork per
+// step. Large single-direction steps are split over the pool's threads through RunStages.
 #pragma once
 
 #include <Eigen/Core>
@@ -13,9 +18,12 @@
 #include <cstring>
 #include <initializer_list>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "backend/cpu/gemm.h"
+#include "backend/cpu/rnn_simd.h"
 #include "backend/kernel.h"
 #include "backend/op_registry.h"
 #include "backend/thread_pool.h"
@@ -93,6 +101,30 @@ void ApplyActivation(const Activation& act, float clip, T* x, int64_t n) {
     case ActivationKind::kSoftplus: a = a.max(T(0)) + (-a.abs()).exp().log1p(); break;
   }
 }
+
+// --- the float32 fast path: the vector kernels are in rnn_simd.h -----------------------------------------------
+
+// Recurrent multiply-adds per step from which a single-direction recurrence splits each step's hidden units over
+// the pool's threads. Each step then ends in a wait for the other threads (a fraction of a microsecond when they
+// are running), which a product of this size (several microseconds) repays; smaller steps stay on one thread.
+constexpr int64_t kParallelStepMacs = int64_t{1} << 17;
+
+// Runs task(stage, chunk) for stages [0, stages) of `chunks` tasks each, where a stage may start only once the
+// previous one is complete: the steps (and phases) of a recurrence, each split into chunks of hidden units. The
+// calling thread and any pool threads that join claim tasks in order from one counter and wait only for tasks
+// already claimed by a running thread, so one thread alone completes everything and nothing can deadlock.
+void RunStages(int64_t stages, int64_t chunks, const ThreadPool& pool, FunctionRef<void(int64_t, int64_t)> task);
+
+// W and R packed at load time when they are constants (float32 only).
+struct RnnWeights {
+  SgemmPacked w;  // op(B) = W^T [input, directions * gates * hidden]
+  const float* w_from = nullptr;
+  AlignedFloatBuffer r;  // PackRecurrent layout
+  const float* r_from = nullptr;
+  int64_t r_hidden = 0, r_directions = 0;
+
+  void Pack(const InferenceContext& ctx, int gates);
+};
 
 // --- the time-step driver --------------------------------------------------------------------------------------
 
@@ -198,9 +230,17 @@ struct RnnProblem {
   T* y = nullptr;
   T* yh = nullptr;
   T* yc = nullptr;
-  const T* xw = nullptr;  // [seq * batch, num_directions * gates * hidden]: X * W^T + input-side bias
+  const T* xw = nullptr;  // [seq * batch, num_directions * gates * hidden]: X * W^T (+ input-side bias)
+  const T* in_bias = nullptr;  // [num_directions, gates * hidden], when not added into xw (the fast path)
+  const float* packed_r = nullptr;        // PackRecurrent of R: set when the cell takes the fast path
+  const SgemmPacked* packed_w = nullptr;  // W packed at load time, when it is the W of this run
 
   int64_t GateWidth() const { return gates * hidden; }
+  const T* InBias(int d) const { return in_bias != nullptr ? in_bias + d * GateWidth() : nullptr; }
+  // The time index of batch row b at step s (-1 once its sequence has ended).
+  int64_t TimeAt(int64_t b, int64_t s, bool reverse) const {
+    return s < lens[b] ? (reverse ? lens[b] - 1 - s : s) : -1;
+  }
   // The row of X (and of xw) holding time t of batch entry b.
   int64_t XRow(int64_t t, int64_t b) const { return batch_first ? b * seq + t : t * batch + b; }
   const T* XwAt(int64_t t, int64_t b, int d) const {
@@ -225,6 +265,22 @@ struct StepArgs {
   T* h;        // [batch, hidden]
   T* c;        // [batch, hidden], LSTM only
   T* scratch;  // Cell::ScratchSize elements
+  T* h_next;   // [batch, hidden]: the fast path's second state buffer
+};
+
+// One task of the fast path: phase `phase` of step `step` for the hidden units [q0, q1) * kRecurrentPanel of
+// every batch row.
+struct FastTask {
+  const RnnProblem<float>* problem;
+  int direction;
+  bool reverse;
+  int64_t step;
+  int phase;
+  int64_t q0, q1;
+  const float* h;  // Ht-1 [batch, hidden]
+  float* h_out;    // Ht: h itself for cells that update in place
+  float* c;
+  float* scratch;
 };
 
 // Rows per parallel task for `row_work` elementwise operations per row: keeps small batches inline.
@@ -237,23 +293,39 @@ Status ReadSequenceLens(KernelContext& ctx, int64_t seq, int64_t batch, int64_t*
 Status RegisterVersions(OpRegistry& registry, const char* op_type, std::initializer_list<int> since_versions,
                         InferFn infer, KernelFactory create);
 
+// True when every direction uses `kinds` as its activations (the fast path's fused gate math).
+inline bool HasActivations(const RnnSpec& spec, std::initializer_list<ActivationKind> kinds) {
+  const size_t per_direction = spec.activations.size() / spec.num_directions;
+  if (per_direction != kinds.size()) return false;
+  for (size_t i = 0; i < spec.activations.size(); ++i) {
+    if (spec.activations[i].kind != kinds.begin()[i % per_direction]) return false;
+  }
+  return true;
+}
+
 // Gathers the inputs, runs the recurrence with `cell` over every direction and writes the outputs. Cell:
 //   int Gates() const;
 //   void InputBias(const T* b_direction, int64_t hidden, T* out) const;  // gates*hidden, added to X*W^T
-//   int64_t ScratchSize(int64_t batch, int64_t hidden) const;
+//   int64_t ScratchSize(int64_t batch, int64_t gate_stride) const;
 //   void Step(const StepArgs<T>& args, const ThreadPool& pool) const;
+// and for the fast path (float32, R packed):
+//   bool Fast() const;         // whether the fast path applies (the default activations)
+//   int FastPhases() const;    // stages per step, each over all hidden units before the next starts
+//   bool FastInPlace() const;  // Ht overwrites Ht-1 (else the task writes h_out, a second buffer)
+//   void Run(const FastTask& task) const;
 template <typename T, typename Cell>
-Status RunRecurrence(KernelContext& ctx, const RnnSpec& spec, const RnnOpInfo& info, const Cell& cell);
+Status RunRecurrence(KernelContext& ctx, const RnnSpec& spec, const RnnOpInfo& info, const RnnWeights& weights,
+                     const Cell& cell);
 
 // Compute() of the three ops: float32 and float64 through one template.
 template <template <typename> class CellT, typename K>
 Status ComputeRnn(KernelContext& ctx, const K& kernel) {
   const DataType dtype = ctx.input(kX)->dtype();
   if (dtype == DataType::kFloat32) {
-    return RunRecurrence<float>(ctx, kernel.spec(), kernel.info(), CellT<float>(kernel.spec()));
+    return RunRecurrence<float>(ctx, kernel.spec(), kernel.info(), kernel.weights(), CellT<float>(kernel.spec()));
   }
   if (dtype == DataType::kFloat64) {
-    return RunRecurrence<double>(ctx, kernel.spec(), kernel.info(), CellT<double>(kernel.spec()));
+    return RunRecurrence<double>(ctx, kernel.spec(), kernel.info(), kernel.weights(), CellT<double>(kernel.spec()));
   }
   return ctx.Error("unsupported dtype " + std::string(DataTypeName(dtype)));
 }
@@ -328,18 +400,31 @@ Status GatherOutputs(KernelContext& ctx, int max_outputs, RnnProblem<T>* p) {
   return Status::Ok();
 }
 
-// X * W^T for every time step, batch row, direction and gate, on top of the input-side bias.
+// X * W^T for every time step, batch row, direction and gate, on top of the input-side bias unless the fast
+// path's gate math adds it (then p->in_bias points to it).
 template <typename T, typename Cell>
-void ProjectInputs(const RnnProblem<T>& p, const Cell& cell, T* xw, T* bias, const ThreadPool& pool) {
+void ProjectInputs(RnnProblem<T>* problem, const Cell& cell, T* xw, T* bias, const ThreadPool& pool) {
+  const RnnProblem<T>& p = *problem;
   const int64_t rows = p.seq * p.batch, width = p.num_directions * p.GateWidth();
   if (rows == 0 || width == 0) return;
+  const bool into_xw = p.b != nullptr && p.packed_r == nullptr;
   if (p.b != nullptr) {
     for (int64_t d = 0; d < p.num_directions; ++d) {
       cell.InputBias(p.b + d * 2 * p.GateWidth(), p.hidden, bias + d * p.GateWidth());
     }
+    if (!into_xw) problem->in_bias = bias;
+  }
+  if (into_xw) {
     for (int64_t row = 0; row < rows; ++row) std::memcpy(xw + row * width, bias, width * sizeof(T));
   }
-  GemmAbt<T>(rows, width, p.input, p.x, p.input, p.w, p.b != nullptr ? T(1) : T(0), xw, width, pool);
+  const T beta = into_xw ? T(1) : T(0);
+  if constexpr (std::is_same_v<T, float>) {
+    if (p.packed_w != nullptr) {
+      SgemmPackedB(false, rows, p.x, p.input, *p.packed_w, 1.0f, beta, xw, width, pool);
+      return;
+    }
+  }
+  GemmAbt<T>(rows, width, p.input, p.x, p.input, p.w, beta, xw, width, pool);
 }
 
 template <typename T, typename Cell>
@@ -358,6 +443,42 @@ void RunDirection(const RnnProblem<T>& p, const Cell& cell, bool reverse, int64_
       std::memcpy(p.y + p.YOffset(time[b], args.direction, b), args.h + b * p.hidden, p.hidden * sizeof(T));
     }
   }
+}
+
+// The fast path's recurrence of one direction: every step's phases as stages of RunStages, split into chunks of
+// hidden units when `split`. Each task also copies its part of Ht into Y; args.h holds the final state after.
+template <typename Cell>
+void RunFastDirection(const RnnProblem<float>& p, const Cell& cell, bool reverse, int64_t max_len, bool split,
+                      StepArgs<float>& args, const ThreadPool& pool) {
+  const int64_t panels = RecurrentGateStride(p.hidden) / kRecurrentPanel;
+  const int64_t chunks = split ? std::min<int64_t>(pool.threads(), panels) : 1;
+  const int phases = cell.FastPhases();
+  const bool in_place = cell.FastInPlace();
+  RunStages(max_len * phases, chunks, pool, [&](int64_t stage, int64_t chunk) {
+    FastTask t;
+    t.problem = &p;
+    t.direction = args.direction;
+    t.reverse = reverse;
+    t.step = stage / phases;
+    t.phase = static_cast<int>(stage % phases);
+    t.q0 = chunk * panels / chunks;
+    t.q1 = (chunk + 1) * panels / chunks;
+    const bool odd = !in_place && (t.step & 1) != 0;  // the two buffers alternate
+    t.h = odd ? args.h_next : args.h;
+    t.h_out = in_place ? args.h : odd ? args.h : args.h_next;
+    t.c = args.c;
+    t.scratch = args.scratch;
+    cell.Run(t);
+    if (t.phase != phases - 1 || p.y == nullptr) return;
+    const int64_t j0 = t.q0 * kRecurrentPanel, j1 = std::min(t.q1 * kRecurrentPanel, p.hidden);
+    for (int64_t b = 0; b < p.batch; ++b) {
+      const int64_t time = p.TimeAt(b, t.step, reverse);
+      if (time < 0) continue;
+      const float* from = t.h_out + b * p.hidden;
+      std::copy(from + j0, from + j1, p.y + p.YOffset(time, args.direction, b) + j0);
+    }
+  });
+  if (!in_place && (max_len & 1) != 0) std::swap(args.h, args.h_next);
 }
 
 // Copies initial (src != null) or zero states into `dst` [batch, hidden] of direction d, or back out when
@@ -379,11 +500,24 @@ void MoveState(const RnnProblem<T>& p, int d, const T* src, T* dst, bool to_outp
 }  // namespace detail
 
 template <typename T, typename Cell>
-Status RunRecurrence(KernelContext& ctx, const RnnSpec& spec, const RnnOpInfo& info, const Cell& cell) {
+Status RunRecurrence(KernelContext& ctx, const RnnSpec& spec, const RnnOpInfo& info, const RnnWeights& weights,
+                     const Cell& cell) {
   RnnProblem<T> p;
   EDGEAI_RETURN_IF_ERROR(detail::GatherProblem<T>(ctx, spec, cell.Gates(), info.has_cell_state, &p));
   EDGEAI_RETURN_IF_ERROR(detail::GatherOutputs<T>(ctx, info.max_outputs, &p));
   const int64_t nd = p.num_directions, batch = p.batch, hidden = p.hidden;
+  const bool fast = cell.Fast();
+  int64_t pack_size = 0;  // R packed for this run only, when it was not packed at load time
+  if constexpr (std::is_same_v<T, float>) {
+    if (weights.w_from == p.w && weights.w.rows() == p.input && weights.w.cols() == nd * p.GateWidth()) {
+      p.packed_w = &weights.w;
+    }
+    if (fast && weights.r_from == p.r && weights.r_hidden == hidden && weights.r_directions == nd) {
+      p.packed_r = weights.r.data();
+    } else if (fast) {
+      pack_size = PackedRecurrentSize(nd, p.gates, hidden);
+    }
+  }
 
   Scratch<int64_t> ints(batch * (1 + nd));
   int64_t* lens = ints.data();
@@ -393,24 +527,40 @@ Status RunRecurrence(KernelContext& ctx, const RnnSpec& spec, const RnnOpInfo& i
   const bool ragged = std::any_of(lens, lens + batch, [&](int64_t len) { return len < p.seq; });
   if (p.y != nullptr && ragged) std::fill(p.y, p.y + p.seq * nd * batch * hidden, T(0));
 
-  // Layout: xw, input-side bias, then per direction h, c and the cell's own scratch.
+  // Layout: xw, input-side bias, then per direction h, c, h_next and the cell's own scratch; last R packed for
+  // this run when it was not at load time.
   const int64_t xw_size = p.seq * batch * nd * p.GateWidth();
   const int64_t state = batch * hidden;
-  const int64_t per_direction = 2 * state + cell.ScratchSize(batch, hidden);
-  Scratch<T> scratch(xw_size + nd * p.GateWidth() + nd * per_direction);
+  const int64_t per_direction = 3 * state + cell.ScratchSize(batch, RecurrentGateStride(hidden));
+  Scratch<T> scratch(xw_size + nd * p.GateWidth() + nd * per_direction + pack_size);
   T* xw = scratch.data();
-  detail::ProjectInputs(p, cell, xw, xw + xw_size, ctx.pool());
+  if constexpr (std::is_same_v<T, float>) {
+    if (pack_size > 0) {
+      T* packed = xw + xw_size + nd * p.GateWidth() + nd * per_direction;
+      PackRecurrent(p.r, nd, p.gates, hidden, packed);
+      p.packed_r = packed;
+    }
+  }
+  detail::ProjectInputs(&p, cell, xw, xw + xw_size, ctx.pool());
   p.xw = xw;
 
   T* direction_base = xw + xw_size + nd * p.GateWidth();
   ctx.pool().ParallelFor(nd, 1, [&](int64_t d_begin, int64_t d_end) {
     for (int64_t d = d_begin; d < d_end; ++d) {
       T* base = direction_base + d * per_direction;
-      StepArgs<T> args{&p, static_cast<int>(d), nullptr, base, base + state, base + 2 * state};
+      StepArgs<T> args{&p, static_cast<int>(d), nullptr, base, base + state, base + 3 * state, base + 2 * state};
       detail::MoveState(p, args.direction, p.h0, args.h, false);
       if (info.has_cell_state) detail::MoveState(p, args.direction, p.c0, args.c, false);
       const bool reverse = nd == 2 ? d == 1 : spec.reverse;
-      detail::RunDirection(p, cell, reverse, max_len, args, lens + batch * (1 + d), ctx.pool());
+      bool fast_path = false;
+      if constexpr (std::is_same_v<T, float>) {
+        if (p.packed_r != nullptr) {
+          const bool split = nd == 1 && batch * hidden * p.gates * RecurrentGateStride(hidden) >= kParallelStepMacs;
+          detail::RunFastDirection(p, cell, reverse, max_len, split, args, ctx.pool());
+          fast_path = true;
+        }
+      }
+      if (!fast_path) detail::RunDirection(p, cell, reverse, max_len, args, lens + batch * (1 + d), ctx.pool());
       if (p.yh != nullptr) detail::MoveState(p, args.direction, args.h, p.yh, true);
       if (p.yc != nullptr) detail::MoveState(p, args.direction, args.c, p.yc, true);
     }

@@ -1,7 +1,8 @@
 // GRU (gate order z, r, h), both forms of the hidden gate:
 //   linear_before_reset = 0: ht = g(Xt*Wh^T + (rt (.) Ht-1)*Rh^T + Rbh + Wbh)
 //   linear_before_reset = 1: ht = g(Xt*Wh^T + rt (.) (Ht-1*Rh^T + Rbh) + Wbh)
-// The first form needs r before the recurrent product of the h gate, so its step takes two GEMMs.
+// The first form needs r before the recurrent product of the h gate, so its step takes two products.
+// float32 with the default activations takes the fast path: R packed into panels, fused vector gate math.
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/rnn_common.h"
 
@@ -14,6 +15,9 @@ class GruCell {
  public:
   explicit GruCell(const RnnSpec& spec) : spec_(spec) {}
   int Gates() const { return 3; }
+  bool Fast() const {
+    return std::is_same_v<T, float> && HasActivations(spec_, {ActivationKind::kSigmoid, ActivationKind::kTanh});
+  }
 
   // z and r take both biases up front; h takes Rbh here only when it is not scaled by r.
   void InputBias(const T* b, int64_t hidden, T* out) const {
@@ -22,14 +26,60 @@ class GruCell {
     for (int64_t j = summed; j < 3 * hidden; ++j) out[j] = b[j];
   }
 
-  // Recurrent products [batch, 3*hidden], then r (.) Ht-1 [batch, hidden] for linear_before_reset = 0.
-  int64_t ScratchSize(int64_t batch, int64_t hidden) const { return 4 * batch * hidden; }
+  // Recurrent products [batch, 3 * gate_stride], then r (.) Ht-1 [batch, gate_stride] for linear_before_reset = 0.
+  int64_t ScratchSize(int64_t batch, int64_t gate_stride) const { return 4 * batch * gate_stride; }
 
   void Step(const StepArgs<T>& a, const ThreadPool& pool) const {
     if (spec_.linear_before_reset) {
       StepLinearBeforeReset(a, pool);
     } else {
       StepResetBeforeLinear(a, pool);
+    }
+  }
+
+  // linear_before_reset = 1 takes one pass per step: the three gates' products for the task's hidden units, then
+  // their gate math. Other tasks of the step still read Ht-1 in full, so Ht goes to the second buffer.
+  // linear_before_reset = 0 takes two: z, r and r (.) Ht-1 for every unit, then the h gate's product and Ht, in
+  // place (that product reads r (.) Ht-1, not Ht-1).
+  int FastPhases() const { return spec_.linear_before_reset ? 1 : 2; }
+  bool FastInPlace() const { return !spec_.linear_before_reset; }
+
+  void Run(const FastTask& t) const {
+    const RnnProblem<float>& p = *t.problem;
+    const int64_t hidden = p.hidden, gs = RecurrentGateStride(hidden), width = 3 * gs;
+    const float* panels = p.packed_r + t.direction * width * hidden;
+    float* reset_h = t.scratch + p.batch * width;
+    const RnnSimdKernels& simd = RnnSimd();
+    RnnRowArgs row;
+    row.gate_stride = gs;
+    row.hidden = hidden;
+    row.j0 = t.q0 * kRecurrentPanel;
+    row.j1 = std::min(t.q1 * kRecurrentPanel, hidden);
+    row.clip = spec_.clip;
+    row.in_bias = p.InBias(t.direction);
+    if (spec_.linear_before_reset) {
+      simd.product(StepProduct(panels, hidden, 0, 3, t.q0, t.q1, p.batch, t.h, t.scratch, width));
+      row.bias = p.b != nullptr ? p.b + t.direction * 6 * hidden + 5 * hidden : nullptr;  // Rbh
+    } else if (t.phase == 0) {
+      simd.product(StepProduct(panels, hidden, 0, 2, t.q0, t.q1, p.batch, t.h, t.scratch, width));
+    } else {
+      simd.product(StepProduct(panels, hidden, 2, 3, t.q0, t.q1, p.batch, reset_h, t.scratch, width));
+    }
+    for (int64_t b = 0; b < p.batch; ++b) {
+      const int64_t time = p.TimeAt(b, t.step, t.reverse);
+      row.h_prev = t.h + b * hidden;
+      row.h_out = t.h_out + b * hidden;
+      row.reset_h = reset_h + b * hidden;
+      if (time < 0) {
+        if (!FastInPlace()) std::copy(row.h_prev + row.j0, row.h_prev + row.j1, row.h_out + row.j0);
+        // Keeps the unused product of the h gate finite.
+        if (t.phase == 0 && FastInPlace()) std::fill(row.reset_h + row.j0, row.reset_h + row.j1, 0.0f);
+        continue;
+      }
+      row.xw = p.XwAt(time, b, t.direction);
+      row.g = t.scratch + b * width;
+      const auto kernel = spec_.linear_before_reset ? simd.gru_linear : t.phase == 0 ? simd.gru_reset : simd.gru_hidden;
+      kernel(row);
     }
   }
 
@@ -118,13 +168,18 @@ const RnnOpInfo& GruInfo() {
 
 class GruKernel : public Kernel {
  public:
-  Status Init(const InferenceContext& ctx) { return ParseRnnSpec(ctx, info(), &spec_); }
+  Status Init(const InferenceContext& ctx) {
+    weights_.Pack(ctx, 3);
+    return ParseRnnSpec(ctx, info(), &spec_);
+  }
   Status Compute(KernelContext& ctx) const override { return ComputeRnn<GruCell>(ctx, *this); }
   const RnnSpec& spec() const { return spec_; }
   const RnnOpInfo& info() const { return GruInfo(); }
+  const RnnWeights& weights() const { return weights_; }
 
  private:
   RnnSpec spec_;
+  RnnWeights weights_;
 };
 
 Status InferGru(InferenceContext& ctx) { return InferRnn(ctx, GruInfo()); }

@@ -6,6 +6,7 @@
 //   ot = f(Xt*Wo^T + Ht-1*Ro^T + Po (.) Ct + Wbo + Rbo)
 //   Ht = ot (.) h(Ct)
 // clip bounds the input of every activation, h's included, but not the cell state that is carried on.
+// float32 with the default activations takes the fast path: R packed into panels, fused vector gate math.
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/rnn_common.h"
 
@@ -18,10 +19,49 @@ class LstmCell {
  public:
   explicit LstmCell(const RnnSpec& spec) : spec_(spec) {}
   int Gates() const { return 4; }
+  bool Fast() const {
+    return std::is_same_v<T, float> &&
+           HasActivations(spec_, {ActivationKind::kSigmoid, ActivationKind::kTanh, ActivationKind::kTanh});
+  }
   void InputBias(const T* b, int64_t hidden, T* out) const {
     for (int64_t j = 0; j < 4 * hidden; ++j) out[j] = b[j] + b[4 * hidden + j];
   }
-  int64_t ScratchSize(int64_t batch, int64_t hidden) const { return 4 * batch * hidden; }
+  int64_t ScratchSize(int64_t batch, int64_t gate_stride) const { return 4 * batch * gate_stride; }
+
+  // One pass per step: the four gates' products for the task's hidden units, then their gate math. Other tasks of
+  // the step still read Ht-1 in full, so Ht goes to the second buffer; Ct is read per unit and updated in place.
+  int FastPhases() const { return 1; }
+  bool FastInPlace() const { return false; }
+
+  void Run(const FastTask& t) const {
+    const RnnProblem<float>& p = *t.problem;
+    const int64_t hidden = p.hidden, gs = RecurrentGateStride(hidden), width = 4 * gs;
+    const RnnSimdKernels& simd = RnnSimd();
+    simd.product(StepProduct(p.packed_r + t.direction * width * hidden, hidden, 0, 4, t.q0, t.q1, p.batch, t.h,
+                             t.scratch, width));
+    RnnRowArgs row;
+    row.gate_stride = gs;
+    row.hidden = hidden;
+    row.j0 = t.q0 * kRecurrentPanel;
+    row.j1 = std::min(t.q1 * kRecurrentPanel, hidden);
+    row.clip = spec_.clip;
+    row.input_forget = spec_.input_forget;
+    row.in_bias = p.InBias(t.direction);
+    row.bias = p.p != nullptr ? p.p + t.direction * 3 * hidden : nullptr;
+    for (int64_t b = 0; b < p.batch; ++b) {
+      row.h_prev = t.h + b * hidden;
+      row.h_out = t.h_out + b * hidden;
+      const int64_t time = p.TimeAt(b, t.step, t.reverse);
+      if (time < 0) {
+        std::copy(row.h_prev + row.j0, row.h_prev + row.j1, row.h_out + row.j0);
+        continue;
+      }
+      row.xw = p.XwAt(time, b, t.direction);
+      row.g = t.scratch + b * width;
+      row.c = t.c + b * hidden;
+      simd.lstm(row);
+    }
+  }
 
   void Step(const StepArgs<T>& a, const ThreadPool& pool) const {
     const RnnProblem<T>& p = *a.problem;
@@ -82,13 +122,18 @@ const RnnOpInfo& LstmInfo() {
 
 class LstmKernel : public Kernel {
  public:
-  Status Init(const InferenceContext& ctx) { return ParseRnnSpec(ctx, info(), &spec_); }
+  Status Init(const InferenceContext& ctx) {
+    weights_.Pack(ctx, 4);
+    return ParseRnnSpec(ctx, info(), &spec_);
+  }
   Status Compute(KernelContext& ctx) const override { return ComputeRnn<LstmCell>(ctx, *this); }
   const RnnSpec& spec() const { return spec_; }
   const RnnOpInfo& info() const { return LstmInfo(); }
+  const RnnWeights& weights() const { return weights_; }
 
  private:
   RnnSpec spec_;
+  RnnWeights weights_;
 };
 
 Status InferLstm(InferenceContext& ctx) { return InferRnn(ctx, LstmInfo()); }

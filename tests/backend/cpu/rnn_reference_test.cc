@@ -1,14 +1,17 @@
 // The recurrent ops (RNN, GRU, LSTM) swept over directions, layouts, sequence_lens, optional inputs, activations,
 // dtypes and sizes, against the naive double-precision reference below, which follows the ONNX equations one batch
-// entry and one direction at a time. (rnn_test.cc anchors the same semantics on numpy-computed numbers.)
+// entry and one direction at a time. (rnn_test.cc anchors the same semantics on numpy-computed numbers.) The
+// float32 fast path (packed R, vector gate math) is checked on every kernel level and with R known only at run time.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "backend/cpu/gemm.h"
 #include "tests/backend/cpu/op_test_util.h"
 
 using namespace edgeai;
@@ -29,6 +32,7 @@ struct Case {
   int64_t seq = 4, batch = 3, input = 5, hidden = 6;
   bool bias = true, h0 = true, c0 = true, peep = false;
   std::vector<int32_t> lens;  // empty: input absent
+  bool runtime_weights = false;  // no input known when the kernel is created: W and R are packed by each run
 
   int Gates() const { return op == "RNN" ? 1 : op == "GRU" ? 3 : 4; }
   int64_t Directions() const { return direction == "bidirectional" ? 2 : 1; }
@@ -36,7 +40,8 @@ struct Case {
     return op + " " + direction + " layout=" + std::to_string(layout) + " lbr=" + std::to_string(lbr) +
            " lens=" + std::to_string(lens.size()) + " bias=" + std::to_string(bias) + " h0=" + std::to_string(h0) +
            " peep=" + std::to_string(peep) + " acts=" + std::to_string(acts.size()) + " batch=" +
-           std::to_string(batch) + " hidden=" + std::to_string(hidden);
+           std::to_string(batch) + " hidden=" + std::to_string(hidden) + " clip=" + std::to_string(clip) +
+           (runtime_weights ? " runtime weights" : "");
   }
 };
 
@@ -235,12 +240,38 @@ void CheckAgainst(const Tensor& got, const std::vector<double>& want, double tol
   CHECK(worst <= tol);
 }
 
+// RunSingleOp, except that the kernel is created with no input value known (as for graph inputs), so that
+// nothing is packed at load time.
+Result<std::vector<Tensor>> RunWithoutConstants(const SingleOp& op, const std::vector<Tensor>& inputs,
+                                                size_t num_outputs) {
+  std::vector<ValueType> types(inputs.size());
+  std::vector<const ValueType*> type_ptrs(inputs.size(), nullptr);
+  std::vector<const Tensor*> values(inputs.size(), nullptr), unknown(inputs.size(), nullptr);
+  std::vector<DataType> dtypes(inputs.size(), DataType::kUndefined);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined()) continue;
+    types[i] = ValueType::Of(inputs[i].dtype(), inputs[i].shape());
+    type_ptrs[i] = &types[i];
+    values[i] = &inputs[i];
+    dtypes[i] = inputs[i].dtype();
+  }
+  EDGEAI_ASSIGN_OR_RETURN(const OpDef* def, CpuOpRegistry().Find(op.domain, op.op_type, op.opset, dtypes));
+  InferenceContext ctx(op.name, op.op_type, op.opset, op.attrs, type_ptrs, unknown, num_outputs);
+  EDGEAI_RETURN_IF_ERROR(def->infer(ctx));
+  EDGEAI_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, def->create(ctx));
+  HeapKernelContext kctx(op.op_type, values, ctx.outputs(), TestPool());
+  Status status;
+  TestPool().Execute([&] { status = kernel->Compute(kctx); });
+  EDGEAI_RETURN_IF_ERROR(status);
+  return std::move(kctx.outputs());
+}
+
 template <typename T = float>
 void CheckCase(const Case& c, uint32_t seed = 7, double tol = 1e-5) {
   INFO(c.Describe());
   const std::vector<Tensor> in = MakeInputs<T>(c, seed);
   const size_t outputs = c.op == "LSTM" ? 3 : 2;
-  auto out = Run(MakeOp(c), in, outputs);
+  auto out = c.runtime_weights ? RunWithoutConstants(MakeOp(c), in, outputs) : Run(MakeOp(c), in, outputs);
   REQUIRE(out.ok());
   const RefOutputs want = Reference(c, in);
   const int64_t nd = c.Directions();
@@ -403,4 +434,76 @@ TEST_CASE("RNN ops: opset versions, one activation list for both directions, Y o
   REQUIRE(out.ok());
   REQUIRE(out->size() == 1);
   CheckAgainst((*out)[0], Reference(c, MakeInputs<float>(c, 3)).y, 1e-5);
+}
+
+// float32 with the default activations runs on R packed into panels and fused vector gate math; batches of 8 and
+// more fill and pass the register tiles' rows, a hidden size of 20 leaves a partial panel and vector.
+TEST_CASE("The float32 fast path matches the reference on every kernel level", "[cpu][rnn]") {
+  struct ResetIsa {
+    ~ResetIsa() { cpu::ResetSgemmIsa(); }
+  } reset;
+  for (cpu::SgemmIsa isa : {cpu::SgemmIsa::kPortable, cpu::SgemmIsa::kAvx2, cpu::SgemmIsa::kAvx512}) {
+    if (!cpu::ForceSgemmIsa(isa)) continue;
+    INFO(cpu::SgemmIsaName(isa));
+    for (const char* op : {"GRU", "LSTM", "RNN"}) {
+      for (int variant = 0; variant < 4; ++variant) {
+        Case c;
+        c.op = op;
+        c.direction = variant == 1 ? "reverse" : "bidirectional";
+        c.seq = 5;
+        c.batch = variant == 3 ? 11 : 8;
+        c.input = 7;
+        c.hidden = 20;
+        c.lbr = variant & 1;
+        c.peep = variant != 2;
+        c.input_forget = variant == 1;
+        c.layout = variant == 2;
+        if (variant >= 2) c.lens = std::vector<int32_t>(static_cast<size_t>(c.batch), 5);
+        if (variant == 2) c.lens = {5, 3, 5, 0, 5, 1, 5, 5};
+        if (variant == 3) c.clip = 0.9f;
+        CheckCase(c, 20 + variant);
+      }
+    }
+  }
+}
+
+// One direction with steps of kParallelStepMacs (2^17) or more: each step's hidden units are split over the
+// test pool's two threads, GRU's linear_before_reset = 0 in two phases per step.
+TEST_CASE("Single-direction recurrences with large steps split them across threads", "[cpu][rnn]") {
+  for (const char* op : {"GRU", "LSTM", "RNN"}) {
+    for (int64_t lbr : {0, 1}) {
+      Case c;
+      c.op = op;
+      c.lbr = lbr;
+      c.direction = lbr ? "reverse" : "forward";
+      c.peep = true;
+      c.seq = 6;
+      c.batch = op == std::string("RNN") ? 40 : 16;
+      c.input = 10;
+      c.hidden = 72;  // 5 panels: uneven chunks, the last one partial
+      c.lens = std::vector<int32_t>(static_cast<size_t>(c.batch), 6);
+      c.lens[1] = 3;
+      c.lens[5] = 0;
+      CheckCase(c, 40 + static_cast<uint32_t>(lbr), 2e-5);
+    }
+  }
+}
+
+TEST_CASE("Recurrent weights known only at run time give the same results", "[cpu][rnn]") {
+  for (const char* op : {"GRU", "LSTM", "RNN"}) {
+    for (int64_t lbr : {0, 1}) {
+      Case c;
+      c.op = op;
+      c.lbr = lbr;
+      c.peep = true;
+      c.direction = "bidirectional";
+      c.batch = 8;
+      c.hidden = 17;
+      c.lens = {4, 2, 4, 0, 3, 4, 4, 1};
+      c.runtime_weights = true;
+      CheckCase(c, 30);
+      c.acts = op == std::string("RNN") ? std::vector<std::string>{"Relu"} : std::vector<std::string>{};
+      if (!c.acts.empty()) CheckCase(c, 31);  // the general path with its unpacked R
+    }
+  }
 }
