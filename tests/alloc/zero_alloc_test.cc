@@ -58,7 +58,8 @@ using namespace edgeai;
 
 namespace {
 
-long CountAllocationsOfWarmRuns(const std::string& model, int threads) {
+// Symbolic (batch) dims take `batch`.
+long CountAllocationsOfWarmRuns(const std::string& model, int threads, int64_t batch = 1) {
   EngineOptions options;
   options.threads = threads;
   EdgeAIEngine engine(options);
@@ -70,7 +71,7 @@ long CountAllocationsOfWarmRuns(const std::string& model, int threads) {
   NamedTensors inputs;
   for (const TensorInfo& info : engine.inputs()) {
     Shape shape;
-    for (const Dim& d : info.dims) shape.push_back(d.value < 0 ? 1 : d.value);
+    for (const Dim& d : info.dims) shape.push_back(d.value < 0 ? batch : d.value);
     Tensor t = Tensor::Allocate(info.dtype, shape).value();
     for (int64_t i = 0; i < t.NumElements(); ++i) t.data<float>()[i] = normal(rng);
     inputs[info.name] = t;
@@ -96,6 +97,17 @@ TEST_CASE("warm runs of squeezenet1_1 allocate nothing", "[alloc]") {
 TEST_CASE("warm runs of transformer_enc4 allocate nothing", "[alloc]") {
   CHECK(CountAllocationsOfWarmRuns("transformer_enc4", 1) == 0);
   CHECK(CountAllocationsOfWarmRuns("transformer_enc4", 2) == 0);
+}
+
+TEST_CASE("warm runs of the recurrent and MLP models allocate nothing, at batch 1 and 8", "[alloc]") {
+  for (const char* model : {"gru2", "lstm2", "mlp"}) {
+    for (int threads : {1, 2}) {
+      for (int64_t batch : {1, 8}) {
+        INFO(model << " threads " << threads << " batch " << batch);
+        CHECK(CountAllocationsOfWarmRuns(model, threads, batch) == 0);
+      }
+    }
+  }
 }
 
 TEST_CASE("the allocation counter sees allocations", "[alloc]") {
