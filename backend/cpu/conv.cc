@@ -6,6 +6,8 @@
 //     AVX2 rows (conv_depthwise_avx.cc) for float32 where the CPU runs them;
 //   - pointwise (all kernel dims 1, stride 1, no padding): the input already is the im2col matrix, so one GEMM
 //     per image and group;
+//   - Winograd (float32 3x3, stride 1, one group, constant weights, where conv_winograd.cc's rule says it
+//     pays): F(4x4, 3x3) tiles (F(2x2) for small outputs), weights transformed and packed at load time;
 //   - general: one GEMM per image and group over the im2col matrix. For float32 the GEMM packs im2col rows as it
 //     needs them (the matrix is never stored) and the constant weights are packed once, at load time; float64
 //     fills a thread-local im2col buffer first.
@@ -19,6 +21,7 @@
 #include "backend/cpu/activation.h"
 #include "backend/cpu/conv_depthwise.h"
 #include "backend/cpu/conv_geometry.h"
+#include "backend/cpu/conv_winograd.h"
 #include "backend/cpu/cpu_ops.h"
 #include "backend/cpu/dispatch.h"
 #include "backend/cpu/gemm.h"
@@ -595,13 +598,46 @@ void DepthwiseConv(const ConvProblem& p, const T* x, const T* w, const T* bias, 
   });
 }
 
+// The call as conv_winograd.h describes it, when the Winograd weights (packed from this W) serve it and pay.
+bool WinogradCall(const ConvProblem& p, const WinogradConv3x3* winograd, ConvCallGeometry* g) {
+  if (winograd == nullptr || p.in_channels != winograd->in_channels() ||
+      p.out_channels != winograd->out_channels()) {
+    return false;
+  }
+  g->batch = p.batch;
+  g->in_channels = p.in_channels;
+  g->out_channels = p.out_channels;
+  g->group = p.group;
+  g->n = p.n;
+  for (size_t i = 0; i < p.n; ++i) {
+    g->in[i] = p.in[i];
+    g->kernel[i] = p.kernel[i];
+    g->out[i] = p.out[i];
+    g->stride[i] = p.stride[i];
+    g->dilation[i] = p.dilation[i];
+    g->pad[i] = p.pad[i];
+  }
+  g->in_size = p.in_size;
+  g->kernel_size = p.kernel_size;
+  g->out_size = p.out_size;
+  return WinogradConv3x3::Suits(*g) && winograd->Pays(*g);
+}
+
+// `winograd`: this W transformed for the Winograd path (float32), or null.
 template <typename T>
-void RunConv(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* packed, const T* bias, T* y,
-             const Activation& act, const ThreadPool& pool) {
+void RunConv(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* packed,
+             const WinogradConv3x3* winograd, const T* bias, T* y, const Activation& act, const ThreadPool& pool) {
   if (p.batch == 0 || p.out_channels == 0 || p.out_size == 0) return;
   if (p.IsDepthwise()) {
     DepthwiseConv(p, x, w, bias, y, act, pool);
     return;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    ConvCallGeometry g;
+    if (WinogradCall(p, winograd, &g)) {
+      winograd->Run(g, x, bias, act, y, pool);
+      return;
+    }
   }
   const int64_t items = p.batch * p.group;
   if (items >= 2 * pool.threads()) {
@@ -626,7 +662,7 @@ class ConvKernel : public Kernel, public ActivationFusable {
 
   Status Init(const InferenceContext& ctx) {
     EDGEAI_RETURN_IF_ERROR(ParseConvAttrs(ctx, &attrs_));
-    PackWeights(ctx.input_value(1), OutputPixels(ctx.output(0)));
+    PackWeights(ctx.input_value(1), ctx.output(0));
     return Status::Ok();
   }
 
@@ -648,12 +684,12 @@ class ConvKernel : public Kernel, public ActivationFusable {
                        y->Describe());
     }
     // The packed weights serve only the tensor they were packed from.
-    const SgemmPacked* packed =
-        !packed_w_.empty() && w.dtype() == DataType::kFloat32 && w.data<float>() == packed_from_ ? packed_w_.data()
-                                                                                                   : nullptr;
+    const bool same_w = w.dtype() == DataType::kFloat32 && w.data<float>() == packed_from_;
+    const SgemmPacked* packed = same_w && !packed_w_.empty() ? packed_w_.data() : nullptr;
+    const WinogradConv3x3* winograd = same_w && winograd_.packed() ? &winograd_ : nullptr;
     return VisitFloat(x.dtype(), [&](auto tag) {
       using T = typename decltype(tag)::type;
-      RunConv<T>(p, x.data<T>(), w.data<T>(), packed, b ? b->data<T>() : nullptr, y->data<T>(), act_,
+      RunConv<T>(p, x.data<T>(), w.data<T>(), packed, winograd, b ? b->data<T>() : nullptr, y->data<T>(), act_,
                  ctx.pool());
       return Status::Ok();
     });
@@ -674,22 +710,54 @@ class ConvKernel : public Kernel, public ActivationFusable {
   // Constant float32 weights are packed once per group for the GEMM ([M/group, C/group * kernel] each),
   // unless the convolution is depthwise, which runs without a GEMM. Knowing N lets the packing pick the
   // transposed product for small outputs (7 x 7).
-  void PackWeights(const Tensor* w, int64_t expected_n) {
+  void PackWeights(const Tensor* w, const ValueType& y) {
     if (w == nullptr || w->dtype() != DataType::kFloat32 || w->rank() < 3) return;
     const Shape& wd = w->shape();
     const int64_t group = attrs_.group;
     if (wd[0] <= 0 || wd[0] % group != 0 || (wd[1] == 1 && wd.rank() <= 4)) return;
-    const int64_t mpg = wd[0] / group, k = w->NumElements() / wd[0];
+    packed_from_ = w->data<float>();
+    // When the Winograd path serves every call of the load-time output size, the GEMM's packed weights would
+    // only take memory (calls of other sizes then run the GEMM on the weights as they are).
+    if (PackWinograd(*w, y)) return;
+    const int64_t mpg = wd[0] / group, k = w->NumElements() / wd[0], expected_n = OutputPixels(y);
     packed_w_.clear();
     for (int64_t g = 0; g < group; ++g) {
       packed_w_.push_back(PackSgemmA(false, mpg, k, w->data<float>() + g * mpg * k, k, expected_n));
     }
-    packed_from_ = w->data<float>();
+  }
+
+  // Packs the Winograd weights where the attributes and W suit; true when the path pays for the output size
+  // known at load time (at batch 1, so at any batch).
+  bool PackWinograd(const Tensor& w, const ValueType& y) {
+    const Shape& wd = w.shape();
+    if (!WinogradGeometry(wd) || !WinogradConv3x3::Enabled()) return false;
+    winograd_.Pack(w.data<float>(), wd[0], wd[1], WinogradConv3x3::TileFor(OutputPixels(y)));
+    if (!y.rank_known || y.dims.rank() != 4 || y.dims[2] <= 0 || y.dims[3] <= 0) return false;
+    ConvCallGeometry g;
+    g.batch = 1;
+    g.in_channels = wd[1];
+    g.out_channels = wd[0];
+    g.n = 2;
+    g.out[0] = y.dims[2];
+    g.out[1] = y.dims[3];
+    return winograd_.Pays(g);
+  }
+
+  // Whether the attributes and W [M, C, 3, 3] make every call a Winograd candidate (the input size may be
+  // unknown until run time).
+  bool WinogradGeometry(const Shape& wd) const {
+    const WindowAttrs& win = attrs_.window;
+    auto all_one = [](const std::vector<int64_t>& v) {
+      return std::all_of(v.begin(), v.end(), [](int64_t e) { return e == 1; });
+    };
+    return wd.rank() == 4 && attrs_.group == 1 && wd[2] == 3 && wd[3] == 3 && all_one(win.strides) &&
+           all_one(win.dilations);
   }
 
   ConvAttrs attrs_;
   Activation act_;
   std::vector<SgemmPacked> packed_w_;
+  WinogradConv3x3 winograd_;
   const float* packed_from_ = nullptr;
 };
 
