@@ -1,9 +1,7 @@
 // Conv (ONNX opsets 1..): N-D convolution with groups, padding, auto_pad, strides and dilations.
 //
-// Three compute paths, chosen per call from the concrete geometry:
-//   - depthwise (one input channel per group, 1-D/2-D): a direct sliding-window loop, since im2col + GEMM
-//     would do a K x 1 product per channel and waste the copy; 3x3 windows sum in registers, with AVX-512 or
-//     AVX2 rows (conv_depthwise_avx.cc) for float32 where the CPU runs them;
+// Four compute paths, chosen per call from the concrete geometry:
+//   - depthwise (one input channel per group, 1-D/2-D): a direct sliding window, in conv_depthwise.cc;
 //   - pointwise (all kernel dims 1, stride 1, no padding): the input already is the im2col matrix, so one GEMM
 //     per image and group;
 //   - Winograd (float32 3x3, stride 1, one group, constant weights, where conv_winograd.cc's rule says it
@@ -28,7 +26,6 @@
 #include "backend/thread_pool.h"
 
 namespace edgeai::cpu {
-
 namespace {
 
 
@@ -118,26 +115,7 @@ Status InferConv(InferenceContext& ctx) {
   return Status::Ok();
 }
 
-// The concrete geometry of one call. 1-D problems are stored as 2-D with a leading spatial axis of 1.
-struct ConvProblem {
-  int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
-  size_t n = 0;  // spatial axes
-  int64_t in[kMaxConvSpatial], kernel[kMaxConvSpatial], out[kMaxConvSpatial];
-  int64_t stride[kMaxConvSpatial], dilation[kMaxConvSpatial], pad[kMaxConvSpatial];
-  int64_t in_size = 1, kernel_size = 1, out_size = 1;  // products over the spatial axes
-
-  int64_t in_per_group() const { return in_channels / group; }
-  int64_t out_per_group() const { return out_channels / group; }
-  bool IsDepthwise() const { return in_per_group() == 1 && n == 2; }
-  bool IsPointwise() const {
-    for (size_t i = 0; i < n; ++i) {
-      if (kernel[i] != 1 || stride[i] != 1 || pad[i] != 0 || in[i] != out[i]) return false;
-    }
-    return true;
-  }
-};
-
-Status BuildProblem(const WindowAttrs& window, int64_t group, const Shape& x, const Shape& w, ConvProblem* p) {
+Status BuildProblem(const WindowAttrs& window, int64_t group, const Shape& x, const Shape& w, ConvCallGeometry* p) {
   const size_t n = x.rank() - 2;
   SpatialGeometry geo;
   EDGEAI_RETURN_IF_ERROR(ComputePoolGeometry(x.data() + 2, w.data() + 2, n, window, &geo));
@@ -165,14 +143,6 @@ Status BuildProblem(const WindowAttrs& window, int64_t group, const Shape& x, co
     p->out_size *= p->out[i];
   }
   return Status::Ok();
-}
-
-// Output positions o in [lo, hi) read input index o * stride + offset inside [0, size).
-void ValidRange(int64_t offset, int64_t stride, int64_t size, int64_t out, int64_t* lo, int64_t* hi) {
-  *lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-  *hi = size - offset <= 0 ? 0 : (size - offset - 1) / stride + 1;
-  *lo = std::min(*lo, out);
-  *hi = std::max(*lo, std::min(*hi, out));
 }
 
 void GemmT(const GemmShape& s, double alpha, const double* a, const double* b, double beta, double* c,
@@ -209,7 +179,7 @@ inline void Im2ColRowPart(const T* src, int64_t sw, int64_t off_w, int64_t lo, i
 // Fills columns [j0, j0 + count) of one im2col row: the input values that kernel offset `kidx` of channel
 // plane `x` meets at those output positions (zero where it falls into padding).
 template <typename T>
-void Im2ColSegment(const T* x, const ConvProblem& p, int64_t kidx, int64_t j0, int64_t count, T* dst) {
+void Im2ColSegment(const T* x, const ConvCallGeometry& p, int64_t kidx, int64_t j0, int64_t count, T* dst) {
   const size_t n = p.n;
   int64_t offset[kMaxConvSpatial], in_stride[kMaxConvSpatial];
   int64_t rest = kidx, stride_acc = 1;
@@ -222,7 +192,7 @@ void Im2ColSegment(const T* x, const ConvProblem& p, int64_t kidx, int64_t j0, i
   const int64_t last = static_cast<int64_t>(n) - 1;
   const int64_t ow = p.out[last], sw = p.stride[last], off_w = offset[last];
   int64_t lo, hi;
-  ValidRange(off_w, sw, p.in[last], ow, &lo, &hi);
+  TapRange(off_w, sw, p.in[last], ow, &lo, &hi);
   int64_t col = j0 % ow;
   int64_t row = j0 / ow;
   int64_t pos[kMaxConvSpatial] = {};  // odometer over the output positions of the outer axes
@@ -254,20 +224,20 @@ struct Tap2D {
 
 // The taps of every kernel offset, for the 2-D row source; false when there are too many to keep at hand.
 constexpr int64_t kMaxTaps = 64;
-bool MakeTaps2D(const ConvProblem& p, Tap2D* taps) {
+bool MakeTaps2D(const ConvCallGeometry& p, Tap2D* taps) {
   if (p.n != 2 || p.kernel_size > kMaxTaps) return false;
   for (int64_t kidx = 0; kidx < p.kernel_size; ++kidx) {
     Tap2D& t = taps[kidx];
     t.off_h = (kidx / p.kernel[1]) * p.dilation[0] - p.pad[0];
     t.off_w = (kidx % p.kernel[1]) * p.dilation[1] - p.pad[1];
-    ValidRange(t.off_w, p.stride[1], p.in[1], p.out[1], &t.lo, &t.hi);
+    TapRange(t.off_w, p.stride[1], p.in[1], p.out[1], &t.lo, &t.hi);
   }
   return true;
 }
 
 // Im2ColSegment for 2-D problems, with the tap's geometry worked out beforehand.
 template <typename T>
-void Im2ColSegment2D(const T* x, const ConvProblem& p, const Tap2D& tap, int64_t j0, int64_t count, T* dst) {
+void Im2ColSegment2D(const T* x, const ConvCallGeometry& p, const Tap2D& tap, int64_t j0, int64_t count, T* dst) {
   const int64_t ow = p.out[1];
   int64_t col = j0 % ow;
   for (int64_t row = j0 / ow; count > 0; ++row, col = 0) {
@@ -281,7 +251,7 @@ void Im2ColSegment2D(const T* x, const ConvProblem& p, const Tap2D& tap, int64_t
 
 // col[c * kernel_size + kidx][out position] for the `channels` planes starting at x.
 template <typename T>
-void Im2Col(const T* x, const ConvProblem& p, int64_t channels, T* col, const ThreadPool& pool) {
+void Im2Col(const T* x, const ConvCallGeometry& p, int64_t channels, T* col, const ThreadPool& pool) {
   const int64_t rows = channels * p.kernel_size;
   const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, p.out_size));
   pool.ParallelFor(rows, grain, [&](int64_t begin, int64_t end) {
@@ -303,7 +273,7 @@ T FillBias(const T* bias, int64_t rows, int64_t cols, T* y) {
 // float32: the GEMM reads B straight from the input (pointwise) or from im2col rows made on demand, so no
 // im2col matrix is ever stored, and adds the bias (and clamps, for a fused Relu or Clip) as it stores Y;
 // `packed` holds this group's weights packed at load time, or is null.
-void ConvGemmF32(const ConvProblem& p, const GemmShape& s, const float* xg, const float* wg,
+void ConvGemmF32(const ConvCallGeometry& p, const GemmShape& s, const float* xg, const float* wg,
                  const SgemmPacked* packed, const float* bias, const OutputClamp* clamp, float* yg,
                  const ThreadPool& pool) {
   if (p.IsPointwise()) {
@@ -344,10 +314,10 @@ void ActivateBlock(T* y, int64_t count, const Activation& act, const ThreadPool&
 
 // One (image, group) of the pointwise or the im2col path. `packed`: the weights packed per group (float32).
 template <typename T>
-void ConvItem(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* packed, const T* bias, T* y,
+void ConvItem(const ConvCallGeometry& p, const T* x, const T* w, const SgemmPacked* packed, const T* bias, T* y,
               const Activation& act, int64_t item, const ThreadPool& pool) {
   const int64_t img = item / p.group, g = item % p.group;
-  const int64_t cpg = p.in_per_group(), mpg = p.out_per_group();
+  const int64_t cpg = p.cpg(), mpg = p.mpg();
   const T* xg = x + (img * p.in_channels + g * cpg) * p.in_size;
   T* yg = y + (img * p.out_channels + g * mpg) * p.out_size;
   const T* bias_g = bias ? bias + g * mpg : nullptr;
@@ -378,254 +348,15 @@ void ConvItem(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* p
   ActivateBlock(yg, mpg * p.out_size, act, pool);
 }
 
-// Depthwise 2-D, output columns [o_begin, o_end) of row `oh`: bias plus every kernel tap, with bounds
-// checks. Each tap runs over the row, which vectorises along it for stride 1.
-template <typename T>
-void DepthwiseRowChecked(const ConvProblem& p, const T* xin, const T* wk, T bias, int64_t oh, int64_t o_begin,
-                         int64_t o_end, T* orow) {
-  const int64_t iw_size = p.in[1], kw_size = p.kernel[1], sw = p.stride[1];
-  std::fill(orow + o_begin, orow + o_end, bias);
-  for (int64_t kh = 0; kh < p.kernel[0]; ++kh) {
-    const int64_t ih = oh * p.stride[0] + kh * p.dilation[0] - p.pad[0];
-    if (ih < 0 || ih >= p.in[0]) continue;
-    const T* xrow = xin + ih * iw_size;
-    for (int64_t kw = 0; kw < kw_size; ++kw) {
-      const T wv = wk[kh * kw_size + kw];
-      const int64_t off = kw * p.dilation[1] - p.pad[1];
-      int64_t lo, hi;
-      ValidRange(off, sw, iw_size, p.out[1], &lo, &hi);
-      lo = std::max(lo, o_begin);
-      hi = std::min(hi, o_end);
-      if (sw == 1) {
-        for (int64_t o = lo; o < hi; ++o) orow[o] += wv * xrow[o + off];
-      } else {
-        for (int64_t o = lo; o < hi; ++o) orow[o] += wv * xrow[o * sw + off];
-      }
-    }
-  }
-}
-
-// The 3x3 kernel of MobileNet-style models, for output columns [lo, hi) where every tap is inside the input
-// row: the present window rows summed in registers and one store per output, instead of nine passes over the
-// row. Missing rows (in the padding) are null.
-template <typename T>
-void Depthwise3x3Rows(const ConvProblem& p, const T* const* rows, const T* wk, T bias, int64_t lo, int64_t hi,
-                      T* orow) {
-  const int64_t dw = p.dilation[1], sw = p.stride[1], pad = p.pad[1];
-  if (rows[0] != nullptr && rows[1] != nullptr && rows[2] != nullptr) {
-    const T *x0 = rows[0], *x1 = rows[1], *x2 = rows[2];
-    const T w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6], w7 = wk[7],
-            w8 = wk[8];
-    for (int64_t o = lo; o < hi; ++o) {
-      const int64_t i = o * sw - pad;
-      T acc = bias;
-      acc += w0 * x0[i] + w1 * x0[i + dw] + w2 * x0[i + 2 * dw];
-      acc += w3 * x1[i] + w4 * x1[i + dw] + w5 * x1[i + 2 * dw];
-      acc += w6 * x2[i] + w7 * x2[i + dw] + w8 * x2[i + 2 * dw];
-      orow[o] = acc;
-    }
-    return;
-  }
-  std::fill(orow + lo, orow + hi, bias);
-  for (int64_t k = 0; k < 3; ++k) {
-    const T* x = rows[k];
-    if (x == nullptr) continue;
-    const T w0 = wk[3 * k], w1 = wk[3 * k + 1], w2 = wk[3 * k + 2];
-    for (int64_t o = lo; o < hi; ++o) {
-      const int64_t i = o * sw - pad;
-      orow[o] += w0 * x[i] + w1 * x[i + dw] + w2 * x[i + 2 * dw];
-    }
-  }
-}
-
-// One border output of the 3x3 window: only a few per row, where the checked row loops would cost more in
-// range set-up than in arithmetic.
-template <typename T>
-T Depthwise3x3At(const ConvProblem& p, const T* const* rows, const T* wk, T bias, int64_t o) {
-  T acc = bias;
-  const int64_t i0 = o * p.stride[1] - p.pad[1];
-  for (int64_t k = 0; k < 3; ++k) {
-    if (rows[k] == nullptr) continue;
-    for (int64_t j = 0; j < 3; ++j) {
-      const int64_t i = i0 + j * p.dilation[1];
-      if (i >= 0 && i < p.in[1]) acc += wk[3 * k + j] * rows[k][i];
-    }
-  }
-  return acc;
-}
-
-// A vectorised 3x3 row (conv_depthwise_avx.cc): rows[k] is window row k (null in the padding), output column
-// o in [lo, hi) reads rows[k][o * stride + off + j], j < 3, all inside the row.
-using Depthwise3x3RowFn = void (*)(const float* const* rows, const float* w, float bias, int64_t stride,
-                                   int64_t off, int64_t lo, int64_t hi, float* orow);
-
-// The vector row for this geometry and CPU, or null for the portable loops. It follows the SGEMM's ISA choice
-// (from GetCpuInfo()), so forcing that one, as tests do, forces this one too.
-Depthwise3x3RowFn PickDepthwise3x3Row(const ConvProblem& p) {
-#if defined(__x86_64__)
-  if (p.kernel[0] != 3 || p.kernel[1] != 3 || p.dilation[1] != 1 || p.stride[1] > 2) return nullptr;
-  switch (ActiveSgemmIsa()) {
-    case SgemmIsa::kAvx512:
-      return conv_internal::Depthwise3x3RowAvx512;
-    case SgemmIsa::kAvx2:
-      return conv_internal::Depthwise3x3RowAvx2;
-    case SgemmIsa::kPortable:
-      break;
-  }
-#endif
-  (void)p;
-  return nullptr;
-}
-
-// Columns [lo, hi) where every tap of a 3-wide window is inside the input row.
-void Inner3x3Columns(const ConvProblem& p, int64_t* lo, int64_t* hi) {
-  int64_t lo_last, hi_first;
-  ValidRange(-p.pad[1], p.stride[1], p.in[1], p.out[1], lo, &hi_first);
-  ValidRange(2 * p.dilation[1] - p.pad[1], p.stride[1], p.in[1], p.out[1], &lo_last, hi);
-  *hi = std::max(*lo, std::min(*hi, hi_first));
-}
-
-// A 3x3 plane: every row, the padded top and bottom ones too, sums its present window rows over the inner
-// columns (through `row_fn` when there is one) and computes the few border columns one by one.
-template <typename T>
-void Depthwise3x3Plane(const ConvProblem& p, const T* xin, const T* wk, T bias, T* out,
-                       Depthwise3x3RowFn row_fn) {
-  const int64_t ow_size = p.out[1];
-  int64_t lo, hi;
-  Inner3x3Columns(p, &lo, &hi);
-  for (int64_t oh = 0; oh < p.out[0]; ++oh) {
-    T* orow = out + oh * ow_size;
-    const T* rows[3];
-    for (int64_t k = 0; k < 3; ++k) {
-      const int64_t ih = oh * p.stride[0] + k * p.dilation[0] - p.pad[0];
-      rows[k] = ih >= 0 && ih < p.in[0] ? xin + ih * p.in[1] : nullptr;
-    }
-    for (int64_t o = 0; o < lo; ++o) orow[o] = Depthwise3x3At(p, rows, wk, bias, o);
-    bool done = lo >= hi;
-    if constexpr (std::is_same_v<T, float>) {
-      if (!done && row_fn != nullptr) {
-        row_fn(rows, wk, bias, p.stride[1], -p.pad[1], lo, hi, orow);
-        done = true;
-      }
-    }
-    if (!done) Depthwise3x3Rows(p, rows, wk, bias, lo, hi, orow);
-    for (int64_t o = hi; o < ow_size; ++o) orow[o] = Depthwise3x3At(p, rows, wk, bias, o);
-  }
-}
-
-template <typename T>
-void DepthwisePlane(const ConvProblem& p, const T* xin, const T* wk, T bias, T* out) {
-  for (int64_t oh = 0; oh < p.out[0]; ++oh) {
-    DepthwiseRowChecked(p, xin, wk, bias, oh, 0, p.out[1], out + oh * p.out[1]);
-  }
-}
-
-// Whether whole planes of this problem run through a padded copy (conv_depthwise.h): 3x3, no dilation, the same
-// stride of 1 or 2 on both axes, a copy within the per-thread buffer, and an AVX-512 CPU.
-bool UsePaddedDepthwise(const ConvProblem& p) {
-#if defined(__x86_64__)
-  if (ActiveSgemmIsa() != SgemmIsa::kAvx512 || p.kernel[0] != 3 || p.kernel[1] != 3) return false;
-  if (p.dilation[0] != 1 || p.dilation[1] != 1 || p.stride[0] != p.stride[1] || p.stride[0] > 2) return false;
-  conv_internal::Depthwise3x3Plane plane;
-  plane.stride = p.stride[0];
-  plane.out_h = p.out[0];
-  plane.out_w = p.out[1];
-  return conv_internal::Depthwise3x3PaddedFloats(plane) <= conv_internal::kMaxDepthwisePadded;
-#else
-  (void)p;
-  return false;
-#endif
-}
-
-// One plane through the padded copy, with a Relu/Clip activation in its stores (others follow it).
-void PaddedDepthwisePlane(const ConvProblem& p, const float* xin, const float* wk, float bias,
-                          const Activation& act, float* out) {
-#if defined(__x86_64__)
-  alignas(64) float buf[conv_internal::kMaxDepthwisePadded];
-  conv_internal::Depthwise3x3Plane plane;
-  plane.x = xin;
-  plane.in_h = p.in[0];
-  plane.in_w = p.in[1];
-  plane.w = wk;
-  plane.bias = bias;
-  plane.stride = p.stride[0];
-  plane.pad_top = p.pad[0];
-  plane.pad_left = p.pad[1];
-  plane.y = out;
-  plane.out_h = p.out[0];
-  plane.out_w = p.out[1];
-  plane.clamp = act.IsClamp();
-  plane.lo = act.clamp_lo();
-  plane.hi = act.clamp_hi();
-  conv_internal::Depthwise3x3PlaneAvx512(plane, buf);
-  if (!act.IsClamp()) ApplyActivation(out, p.out_size, act);
-#else
-  (void)p, (void)xin, (void)wk, (void)bias, (void)act, (void)out;
-#endif
-}
-
-template <typename T>
-void DepthwiseConv(const ConvProblem& p, const T* x, const T* w, const T* bias, T* y, const Activation& act,
-                   const ThreadPool& pool) {
-  const int64_t planes = p.batch * p.out_channels;
-  const int64_t work = std::max<int64_t>(1, p.out_size * p.kernel_size);
-  const int64_t grain = std::max<int64_t>(1, 32768 / work);
-  const int64_t mpg = p.out_per_group();
-  Depthwise3x3RowFn row_fn = nullptr;
-  if constexpr (std::is_same_v<T, float>) row_fn = PickDepthwise3x3Row(p);
-  const bool k3x3 = p.kernel[0] == 3 && p.kernel[1] == 3;
-  const bool padded = std::is_same_v<T, float> && UsePaddedDepthwise(p);
-  pool.ParallelFor(planes, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane) {
-      const int64_t img = plane / p.out_channels, m = plane % p.out_channels;
-      const T* xin = x + (img * p.in_channels + m / mpg) * p.in_size;
-      const T* wk = w + m * p.kernel_size;
-      const T b = bias ? bias[m] : T(0);
-      T* out = y + plane * p.out_size;
-      if constexpr (std::is_same_v<T, float>) {
-        if (padded) {
-          PaddedDepthwisePlane(p, xin, wk, b, act, out);
-          continue;
-        }
-      }
-      if (k3x3) {
-        Depthwise3x3Plane(p, xin, wk, b, out, row_fn);
-      } else {
-        DepthwisePlane(p, xin, wk, b, out);
-      }
-      ApplyActivation(out, p.out_size, act);
-    }
-  });
-}
-
-// The call as conv_winograd.h describes it, when the Winograd weights (packed from this W) serve it and pay.
-bool WinogradCall(const ConvProblem& p, const WinogradConv3x3* winograd, ConvCallGeometry* g) {
-  if (winograd == nullptr || p.in_channels != winograd->in_channels() ||
-      p.out_channels != winograd->out_channels()) {
-    return false;
-  }
-  g->batch = p.batch;
-  g->in_channels = p.in_channels;
-  g->out_channels = p.out_channels;
-  g->group = p.group;
-  g->n = p.n;
-  for (size_t i = 0; i < p.n; ++i) {
-    g->in[i] = p.in[i];
-    g->kernel[i] = p.kernel[i];
-    g->out[i] = p.out[i];
-    g->stride[i] = p.stride[i];
-    g->dilation[i] = p.dilation[i];
-    g->pad[i] = p.pad[i];
-  }
-  g->in_size = p.in_size;
-  g->kernel_size = p.kernel_size;
-  g->out_size = p.out_size;
-  return WinogradConv3x3::Suits(*g) && winograd->Pays(*g);
+// Whether the Winograd weights (packed from this W) serve this call and pay for it.
+bool UseWinograd(const ConvCallGeometry& p, const WinogradConv3x3* winograd) {
+  return winograd != nullptr && p.in_channels == winograd->in_channels() &&
+         p.out_channels == winograd->out_channels() && WinogradConv3x3::Suits(p) && winograd->Pays(p);
 }
 
 // `winograd`: this W transformed for the Winograd path (float32), or null.
 template <typename T>
-void RunConv(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* packed,
+void RunConv(const ConvCallGeometry& p, const T* x, const T* w, const SgemmPacked* packed,
              const WinogradConv3x3* winograd, const T* bias, T* y, const Activation& act, const ThreadPool& pool) {
   if (p.batch == 0 || p.out_channels == 0 || p.out_size == 0) return;
   if (p.IsDepthwise()) {
@@ -633,9 +364,8 @@ void RunConv(const ConvProblem& p, const T* x, const T* w, const SgemmPacked* pa
     return;
   }
   if constexpr (std::is_same_v<T, float>) {
-    ConvCallGeometry g;
-    if (WinogradCall(p, winograd, &g)) {
-      winograd->Run(g, x, bias, act, y, pool);
+    if (UseWinograd(p, winograd)) {
+      winograd->Run(p, x, bias, act, y, pool);
       return;
     }
   }
@@ -674,7 +404,7 @@ class ConvKernel : public Kernel, public ActivationFusable {
     if (x.rank() < 3 || w.rank() != x.rank() || x.rank() - 2 > kMaxConvSpatial) {
       return ctx.Error("X " + x.Describe() + " and W " + w.Describe() + " do not form a convolution");
     }
-    ConvProblem p;
+    ConvCallGeometry p;
     Status s = BuildProblem(attrs_.window, attrs_.group, x.shape(), w.shape(), &p);
     if (!s.ok()) return ctx.Error(s.message());
     if (p.in_channels != w.shape()[1] * p.group || p.out_channels % p.group != 0 ||

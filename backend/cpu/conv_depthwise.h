@@ -1,8 +1,21 @@
-// Internal to Conv: the vectorised pieces of the 3x3 depthwise convolution (conv_depthwise_avx.cc), compiled
-// for AVX-512 / AVX2 through function target attributes; conv.cc calls them only where the CPU runs them.
+// Internal to Conv: the depthwise path (conv_depthwise.cc) and its vectorised pieces (conv_depthwise_avx.cc),
+// compiled for AVX-512 / AVX2 through function target attributes and called only where the CPU runs them.
 #pragma once
 
 #include <cstdint>
+
+#include "backend/cpu/activation.h"
+#include "backend/cpu/conv_geometry.h"
+#include "backend/thread_pool.h"
+
+namespace edgeai::cpu {
+
+// Y = depthwise conv(X, W) + bias, then `act`, for a call with p.IsDepthwise(); float and double.
+template <typename T>
+void DepthwiseConv(const ConvCallGeometry& p, const T* x, const T* w, const T* bias, T* y, const Activation& act,
+                   const ThreadPool& pool);
+
+}  // namespace edgeai::cpu
 
 namespace edgeai::cpu::conv_internal {
 

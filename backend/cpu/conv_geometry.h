@@ -84,6 +84,15 @@ struct ConvCallGeometry {
 
   int64_t cpg() const { return in_channels / group; }
   int64_t mpg() const { return out_channels / group; }
+  // One input channel per group over 2 spatial axes (Conv stores 1-D problems as 2-D).
+  bool IsDepthwise() const { return cpg() == 1 && n == 2; }
+  // Every kernel dim 1, stride 1, no padding: the input already is the im2col matrix.
+  bool IsPointwise() const {
+    for (size_t i = 0; i < n; ++i) {
+      if (kernel[i] != 1 || stride[i] != 1 || pad[i] != 0 || in[i] != out[i]) return false;
+    }
+    return true;
+  }
 };
 
 // Sets n, the spatial dims, strides, dilations and sizes of `p` from X, W and the window attributes, with the
