@@ -1,10 +1,10 @@
 // Conv's depthwise path (one input channel per group, 2-D; conv.cc stores 1-D problems as 2-D): a direct
 // sliding window per plane, since im2col + GEMM would do a K x 1 product per channel and waste the copy.
-//   - 3x3 windows sum their three rows in registers, with AVX-512 or AVX2 rows (conv_depthwise_avx.cc) over the
-//     columns whose taps all lie inside the input and scalar code for the few border columns;
-//   - on AVX-512 CPUs, 3x3 planes with the same stride (1 or 2) on both axes whose zero-padded copy fits the
-//     stack buffer go through that copy instead, with no border columns at all (MobileNet's 7x7 and 14x14
-//     planes spent more in per-row set-up than in arithmetic);
+//   - on AVX-512 CPUs, 3x3 planes with the same stride (1 or 2) on both axes run whole through a kernel whose
+//     masked loads skip the padding, so no row needs border code (MobileNet's 7x7 and 14x14 planes spent more
+//     in per-row set-up and scalar borders than in arithmetic);
+//   - other 3x3 windows sum their three rows in registers, with AVX2 (or AVX-512) rows from
+//     conv_depthwise_avx.cc over the columns whose taps all lie inside the input and scalar border columns;
 //   - other windows run tap by tap over each output row.
 #include <algorithm>
 #include <type_traits>
@@ -157,32 +157,24 @@ void DepthwisePlane(const ConvCallGeometry& p, const T* xin, const T* wk, T bias
   }
 }
 
-// Whether whole planes of this problem run through a padded copy (conv_depthwise.h): 3x3, no dilation, the same
-// stride of 1 or 2 on both axes, a copy within the stack buffer, and an AVX-512 CPU. A stride-2 copy reads
-// twice the input per output; past 32 KiB (MobileNet's 112 x 112 planes) it leaves L1 and the row path,
-// which reads the input in place, measured faster (0.31 against 0.42 ms on features.2).
-bool UsePaddedDepthwise(const ConvCallGeometry& p) {
+// Whether whole planes of this problem run through the masked direct kernel (conv_depthwise.h): 3x3, no
+// dilation, the same stride of 1 or 2 on both axes, rows of at most 1024 outputs, and an AVX-512 CPU.
+bool UseDirectDepthwise(const ConvCallGeometry& p) {
 #if defined(__x86_64__)
   if (ActiveSgemmIsa() != SgemmIsa::kAvx512 || p.kernel[0] != 3 || p.kernel[1] != 3) return false;
   if (p.dilation[0] != 1 || p.dilation[1] != 1 || p.stride[0] != p.stride[1] || p.stride[0] > 2) return false;
-  conv_internal::Depthwise3x3Plane plane;
-  plane.stride = p.stride[0];
-  plane.out_h = p.out[0];
-  plane.out_w = p.out[1];
-  const int64_t floats = conv_internal::Depthwise3x3PaddedFloats(plane);
-  return floats <= (plane.stride == 1 ? conv_internal::kMaxDepthwisePadded : int64_t{8192});
+  return p.out[1] <= 16 * conv_internal::kMaxDirectChunks;
 #else
   (void)p;
   return false;
 #endif
 }
 
-// Output planes [begin, end) through the padded copy, with a Relu/Clip activation in the stores (others follow
-// each plane). One buffer serves the whole run of planes.
-void PaddedDepthwisePlanes(const ConvCallGeometry& p, const float* x, const float* w, const float* bias,
+// Output planes [begin, end) through the direct kernel, with a Relu/Clip activation in the stores (others
+// follow each plane).
+void DirectDepthwisePlanes(const ConvCallGeometry& p, const float* x, const float* w, const float* bias,
                            const Activation& act, float* y, int64_t begin, int64_t end) {
 #if defined(__x86_64__)
-  alignas(64) float buf[conv_internal::kMaxDepthwisePadded];
   conv_internal::Depthwise3x3Plane plane;
   plane.in_h = p.in[0];
   plane.in_w = p.in[1];
@@ -200,7 +192,7 @@ void PaddedDepthwisePlanes(const ConvCallGeometry& p, const float* x, const floa
     plane.w = w + m * p.kernel_size;
     plane.bias = bias ? bias[m] : 0.0f;
     plane.y = y + i * p.out_size;
-    conv_internal::Depthwise3x3PlaneAvx512(plane, buf);
+    conv_internal::Depthwise3x3PlaneAvx512(plane);
     if (!act.IsClamp()) ApplyActivation(plane.y, p.out_size, act);
   }
 #else
@@ -220,11 +212,11 @@ void DepthwiseConv(const ConvCallGeometry& p, const T* x, const T* w, const T* b
   Depthwise3x3RowFn row_fn = nullptr;
   if constexpr (std::is_same_v<T, float>) row_fn = PickDepthwise3x3Row(p);
   const bool k3x3 = p.kernel[0] == 3 && p.kernel[1] == 3;
-  const bool padded = std::is_same_v<T, float> && UsePaddedDepthwise(p);
+  const bool direct = std::is_same_v<T, float> && UseDirectDepthwise(p);
   pool.ParallelFor(planes, grain, [&](int64_t begin, int64_t end) {
     if constexpr (std::is_same_v<T, float>) {
-      if (padded) {
-        PaddedDepthwisePlanes(p, x, w, bias, act, y, begin, end);
+      if (direct) {
+        DirectDepthwisePlanes(p, x, w, bias, act, y, begin, end);
         return;
       }
     }

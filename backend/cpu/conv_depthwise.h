@@ -27,7 +27,7 @@ void Depthwise3x3RowAvx2(const float* const* rows, const float* w, float bias, i
                          int64_t lo, int64_t hi, float* orow);
 
 // One whole plane of a 3x3 depthwise convolution with the same stride (1 or 2) on both axes and no dilation,
-// computed through a zero-padded copy of the input plane, with the fused clamp (Relu/Clip) in the store.
+// read straight from the input with masked loads (any padding), with the fused clamp (Relu/Clip) in the store.
 struct Depthwise3x3Plane {
   const float* x = nullptr;  // the input plane [in_h, in_w]
   int64_t in_h = 0, in_w = 0;
@@ -41,20 +41,8 @@ struct Depthwise3x3Plane {
   float lo = 0.0f, hi = 0.0f;
 };
 
-// The row stride of the padded copy: the columns the windows read, plus the whole vectors read past them (a
-// stride-1 vector reads 18 floats from its first column, a stride-2 one 34).
-inline int64_t Depthwise3x3PaddedLd(const Depthwise3x3Plane& p) {
-  return (p.stride == 1 ? p.out_w + 18 + 15 : 2 * p.out_w + 34 + 15) / 16 * 16;
-}
-// Floats of the padded copy; planes whose copy exceeds kMaxDepthwisePadded take the row path instead.
-inline int64_t Depthwise3x3PaddedFloats(const Depthwise3x3Plane& p) {
-  return ((p.out_h - 1) * p.stride + 3) * Depthwise3x3PaddedLd(p);
-}
-// 128 KiB: the copy lives on the stack of the thread computing the plane (MobileNet's largest, 112 x 112, needs
-// 72 KiB), so that no thread ever allocates for it, whichever planes it is given.
-constexpr int64_t kMaxDepthwisePadded = int64_t{1} << 15;
-
-// `buf` holds at least Depthwise3x3PaddedFloats(p) floats, 64-byte aligned.
-void Depthwise3x3PlaneAvx512(const Depthwise3x3Plane& p, float* buf);
+// Output rows up to 16 * kMaxDirectChunks wide (the column masks are kept on the stack).
+constexpr int64_t kMaxDirectChunks = 64;
+void Depthwise3x3PlaneAvx512(const Depthwise3x3Plane& p);
 
 }  // namespace edgeai::cpu::conv_internal

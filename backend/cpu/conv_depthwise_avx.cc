@@ -122,64 +122,89 @@ EDGEAI_TARGET_AVX2 void Row256(const Depthwise3x3Row& r, int64_t lo, int64_t hi,
   }
 }
 
-// ---- Whole planes through a zero-padded copy ----------------------------------------------------------------
+// ---- Whole planes, straight from the input with masked loads -----------------------------------------------
 // Small planes (MobileNet's 7x7 and 14x14) spend more in per-row set-up and scalar border columns than in
-// arithmetic; copying the plane into a zero-padded buffer first makes every output row one vector loop with no
-// borders, at the price of one pass over an input plane that is in cache anyway.
+// arithmetic. AVX-512 loads take a lane mask and do not touch masked-out lanes, so a window tap that falls
+// into the padding is simply a lane not loaded (zero): every output row is one vector loop with no border code
+// and no copy of the input. The masks depend only on the column chunk and tap, so they are made once per plane;
+// rows are then walked in order, which keeps the input streaming for large planes.
 
-// Padded-buffer row r holds input row r - pad_top; column c holds input column c - pad_left (zero outside).
-// ld is a multiple of 16 and buf 64-byte aligned: each row is cleared with aligned stores, then the input
-// row's columns are copied in with (masked) unaligned vectors.
-EDGEAI_TARGET_AVX512 void FillPadded(const Depthwise3x3Plane& p, int64_t rows, int64_t ld, float* buf) {
-  const int64_t c_lo = std::min(ld, std::max<int64_t>(0, p.pad_left));
-  const int64_t c_hi = std::max(c_lo, std::min(ld, p.in_w + p.pad_left));
-  const __m512 zero = _mm512_setzero_ps();
-  for (int64_t r = 0; r < rows; ++r) {
-    float* dst = buf + r * ld;
-    for (int64_t c = 0; c < ld; c += 16) _mm512_store_ps(dst + c, zero);
-    const int64_t ih = r - p.pad_top;
-    if (ih < 0 || ih >= p.in_h) continue;
-    const float* src = p.x + ih * p.in_w - p.pad_left;
-    for (int64_t c = c_lo; c < c_hi; c += 16) {
-      const __mmask16 m = FirstLanes512(c_hi - c);
-      _mm512_mask_storeu_ps(dst + c, m, _mm512_maskz_loadu_ps(m, src + c));
-    }
+// The lanes j of a 16-float load starting at input column c0 that lie inside [0, in_w).
+inline EDGEAI_TARGET_AVX512 __mmask16 InputLanes(int64_t c0, int64_t in_w) {
+  const int64_t lo = std::max<int64_t>(0, -c0), hi = std::min<int64_t>(16, in_w - c0);
+  if (hi <= lo) return 0;
+  return static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+// One window row (input row `x`) of the taps for 16 output columns: stride 1 loads at c0, c0 + 1, c0 + 2;
+// stride 2 loads 32 columns from c0 (even: tap 0, odd: tap 1) and 32 from c0 + 2 (even: tap 2).
+template <int S>
+inline EDGEAI_TARGET_AVX512 __m512 TapRow512(const float* x, int64_t c0, const __mmask16* m, const __m512* w,
+                                             __m512 acc) {
+  if constexpr (S == 1) {
+    acc = _mm512_fmadd_ps(w[0], _mm512_maskz_loadu_ps(m[0], x + c0), acc);
+    acc = _mm512_fmadd_ps(w[1], _mm512_maskz_loadu_ps(m[1], x + c0 + 1), acc);
+    return _mm512_fmadd_ps(w[2], _mm512_maskz_loadu_ps(m[2], x + c0 + 2), acc);
+  } else {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512 a = _mm512_maskz_loadu_ps(m[0], x + c0);
+    const __m512 b = _mm512_maskz_loadu_ps(m[1], x + c0 + 16);
+    const __m512 c = _mm512_maskz_loadu_ps(m[2], x + c0 + 2);
+    const __m512 d = _mm512_maskz_loadu_ps(m[3], x + c0 + 18);
+    acc = _mm512_fmadd_ps(w[0], _mm512_permutex2var_ps(a, even, b), acc);
+    acc = _mm512_fmadd_ps(w[1], _mm512_permutex2var_ps(a, odd, b), acc);
+    return _mm512_fmadd_ps(w[2], _mm512_permutex2var_ps(c, even, d), acc);
   }
 }
 
 template <int S>
-EDGEAI_TARGET_AVX512 void PaddedPlane512(const Depthwise3x3Plane& p, const float* buf, int64_t ld) {
+EDGEAI_TARGET_AVX512 void DirectPlane512(const Depthwise3x3Plane& p) {
   __m512 w[9];
   for (int i = 0; i < 9; ++i) w[i] = _mm512_set1_ps(p.w[i]);
   const __m512 bias = _mm512_set1_ps(p.bias), lo = _mm512_set1_ps(p.lo), hi = _mm512_set1_ps(p.hi);
+  const int64_t chunks = (p.out_w + 15) / 16;
+  __mmask16 masks[kMaxDirectChunks][4];
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t c0 = c * 16 * S - p.pad_left;  // the input column of tap 0 for the chunk's first output
+    if constexpr (S == 1) {
+      for (int j = 0; j < 3; ++j) masks[c][j] = InputLanes(c0 + j, p.in_w);
+    } else {
+      masks[c][0] = InputLanes(c0, p.in_w);
+      masks[c][1] = InputLanes(c0 + 16, p.in_w);
+      masks[c][2] = InputLanes(c0 + 2, p.in_w);
+      masks[c][3] = InputLanes(c0 + 18, p.in_w);
+    }
+  }
   for (int64_t oh = 0; oh < p.out_h; ++oh) {
-    const float* rows = buf + oh * S * ld;
+    const float* rows[3];
+    for (int k = 0; k < 3; ++k) {
+      const int64_t ih = oh * S + k - p.pad_top;
+      rows[k] = ih >= 0 && ih < p.in_h ? p.x + ih * p.in_w : nullptr;
+    }
     float* orow = p.y + oh * p.out_w;
-    for (int64_t o = 0; o < p.out_w; o += 16) {
-      const int64_t n = std::min<int64_t>(16, p.out_w - o);
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t c0 = c * 16 * S - p.pad_left;
+      // One accumulator per window row keeps the dependency chains short.
       __m512 acc[3] = {bias, _mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int k = 0; k < 3; ++k) {
-        const float* x = rows + k * ld + o * S;
-        acc[k] = S == 1 ? Row512S1(x, 0xFFFF, w[3 * k], w[3 * k + 1], w[3 * k + 2], acc[k])
-                        : Row512S2(x, 16, w[3 * k], w[3 * k + 1], w[3 * k + 2], acc[k]);
+        if (rows[k] != nullptr) acc[k] = TapRow512<S>(rows[k], c0, masks[c], w + 3 * k, acc[k]);
       }
       __m512 r = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]);
       // max/min return their second operand when either is NaN: a NaN result stays NaN.
       if (p.clamp) r = _mm512_min_ps(hi, _mm512_max_ps(lo, r));
-      _mm512_mask_storeu_ps(orow + o, FirstLanes512(n), r);
+      _mm512_mask_storeu_ps(orow + c * 16, FirstLanes512(p.out_w - c * 16), r);
     }
   }
 }
 
 }  // namespace
 
-void Depthwise3x3PlaneAvx512(const Depthwise3x3Plane& p, float* buf) {
-  const int64_t rows = (p.out_h - 1) * p.stride + 3, ld = Depthwise3x3PaddedLd(p);
-  FillPadded(p, rows, ld, buf);
+void Depthwise3x3PlaneAvx512(const Depthwise3x3Plane& p) {
   if (p.stride == 1) {
-    PaddedPlane512<1>(p, buf, ld);
+    DirectPlane512<1>(p);
   } else {
-    PaddedPlane512<2>(p, buf, ld);
+    DirectPlane512<2>(p);
   }
 }
 
