@@ -6,12 +6,87 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
+#include <thread>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace edgeai {
+namespace {
+
+inline void CpuRelax() {
+#if defined(__x86_64__)
+  _mm_pause();
+#endif
+}
+
+// One parallel loop: chunks of `chunk` iterations claimed from `next` until `n` is reached.
+struct Loop {
+  FunctionRef<void(int64_t, int64_t)> fn;
+  int64_t n, chunk;
+  std::atomic<int64_t> next{0};
+
+  Loop(FunctionRef<void(int64_t, int64_t)> f, int64_t count, int64_t size) : fn(f), n(count), chunk(size) {}
+  void Claim() {
+    for (int64_t begin = next.fetch_add(chunk); begin < n; begin = next.fetch_add(chunk)) {
+      fn(begin, std::min(n, begin + chunk));
+    }
+  }
+};
+
+// Spins before yielding the processor: a loop posted a few microseconds later is picked up at once, without the
+// futex wake-up (tens of microseconds) that a sleeping worker needs.
+constexpr int kSpinsBeforeYield = 4000;
+
+}  // namespace
+
+// While an Execute call holds the session, the pool's other threads run Serve(): they spin waiting for the
+// loops the executing thread posts, so that the many short loops of one inference (MobileNet's 65 ops, an MLP's
+// microsecond GEMMs) do not each pay for waking a sleeping worker, as ONNX Runtime's spinning pool does not.
+struct ThreadPool::Session {
+  std::thread::id owner;
+  std::atomic<Loop*> loop{nullptr};   // the open loop, or null
+  std::atomic<int> joined{0};         // helpers inside Serve's claim of the current loop
+  std::atomic<bool> stop{false};
+  bool in_loop = false;               // the owner is inside a loop (nested loops run inline)
+
+  void Serve() {
+    int idle = 0;
+    while (!stop.load(std::memory_order_acquire)) {
+      if (loop.load(std::memory_order_acquire) == nullptr) {
+        if (++idle < kSpinsBeforeYield) {
+          CpuRelax();
+        } else {
+          std::this_thread::yield();
+        }
+        continue;
+      }
+      // Announce first, then look again: the owner closes the loop before it waits for `joined` to reach zero,
+      // so either it sees this helper, or this helper sees the loop closed (both sequentially consistent).
+      joined.fetch_add(1);
+      if (Loop* open = loop.load(); open != nullptr) open->Claim();
+      joined.fetch_sub(1);
+      idle = 0;
+    }
+  }
+
+  void Run(Loop& l) {
+    in_loop = true;
+    loop.store(&l);
+    l.Claim();
+    loop.store(nullptr);
+    while (joined.load() != 0) CpuRelax();
+    in_loop = false;
+  }
+};
 
 struct ThreadPool::Arena {
   explicit Arena(int threads) : arena(threads) {}
   tbb::task_arena arena;
+  std::mutex session_owner;              // held by the Execute call whose session is active
+  std::atomic<Session*> session{nullptr};
 };
 
 ThreadPool::ThreadPool(int threads)
@@ -27,34 +102,59 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain, FunctionRef<void(int64_t,
     fn(0, n);
     return;
   }
-  // Chunks are claimed one at a time from a shared counter by the calling thread and by up to threads() - 1
-  // helper tasks, about four chunks per thread. Unlike a recursive split, where half the range belongs to
-  // whichever thread took it, this leaves a descheduled worker (a busy machine) holding one chunk at most: the
-  // caller claims everything else, and runs itself any helper task that no worker has started yet.
+  // About four chunks per thread, claimed one at a time: a thread that is descheduled (a busy machine) delays
+  // one chunk, not a fixed share of the loop.
   const int64_t chunk = std::max(grain, (n + 4 * threads_ - 1) / (4 * threads_));
-  const int64_t chunks = (n + chunk - 1) / chunk;
-  std::atomic<int64_t> next{0};
-  auto claim = [&] {
-    for (int64_t begin = next.fetch_add(chunk); begin < n; begin = next.fetch_add(chunk)) {
-      fn(begin, std::min(n, begin + chunk));
+  Loop loop(fn, n, chunk);
+  Session* session = arena_->session.load(std::memory_order_acquire);
+  if (session != nullptr && session->owner == std::this_thread::get_id()) {
+    if (session->in_loop) {
+      fn(0, n);  // nested in one of the session's own loops: every thread is busy already
+    } else {
+      session->Run(loop);
     }
-  };
-  // Isolation: while this thread waits for the loop's chunks it may only run chunks of this same loop, never a
-  // task of another kernel (another concurrent Run, or an outer loop). Kernels keep per-thread scratch buffers
-  // alive across their own parallel loops; running an unrelated kernel in the middle would overwrite them.
+    return;
+  }
+  // No session of this thread: up to threads() - 1 helper tasks claim chunks beside the caller, which runs
+  // any helper no worker has started yet. Isolation: while this thread waits for the loop's chunks it may
+  // only run tasks of this same loop, never a task of another kernel (another concurrent Run, or an outer
+  // loop); kernels keep per-thread scratch alive across their own loops.
+  const int64_t chunks = (n + chunk - 1) / chunk;
   arena_->arena.execute([&] {
     tbb::this_task_arena::isolate([&] {
       tbb::task_group helpers;
       const int64_t tasks = std::min<int64_t>(threads_, chunks) - 1;
-      for (int64_t i = 0; i < tasks; ++i) helpers.run(claim);
-      claim();
+      for (int64_t i = 0; i < tasks; ++i) helpers.run([&] { loop.Claim(); });
+      loop.Claim();
       helpers.wait();
     });
   });
 }
 
 void ThreadPool::Execute(FunctionRef<void()> fn) const {
-  arena_->arena.execute([&] { fn(); });
+  const Session* active = arena_->session.load(std::memory_order_acquire);
+  if (active != nullptr && active->owner == std::this_thread::get_id()) {
+    fn();  // nested in this thread's own Execute (a subgraph's run): already in the arena and the session
+    return;
+  }
+  std::unique_lock<std::mutex> owner(arena_->session_owner, std::try_to_lock);
+  if (threads_ == 1 || !owner.owns_lock()) {
+    // One thread, or another call holds the session: loops fall back to helper tasks.
+    arena_->arena.execute([&] { fn(); });
+    return;
+  }
+  Session session;
+  session.owner = std::this_thread::get_id();
+  arena_->arena.execute([&] {
+    tbb::task_group servers;
+    for (int i = 1; i < threads_; ++i) servers.run([&] { session.Serve(); });
+    arena_->session.store(&session, std::memory_order_release);
+    fn();
+    arena_->session.store(nullptr, std::memory_order_release);
+    session.stop.store(true, std::memory_order_release);
+    // A server no worker has started yet runs here, sees `stop` and returns at once.
+    servers.wait();
+  });
 }
 
 }  // namespace edgeai
