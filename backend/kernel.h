@@ -127,6 +127,20 @@ using KernelFactory = Result<std::unique_ptr<Kernel>> (*)(const InferenceContext
 
 constexpr int kMaxOpset = std::numeric_limits<int>::max();
 
+// A buffer an output may share with an input, so that the executor's memory plan can skip a copy or a
+// buffer. It is a permission, never a promise: in a recording run, with dynamic shapes or when the input is
+// a graph input, a constant or a graph output, the output gets its own memory, and the kernel must work both
+// ways (it sees the sharing as ctx.Output returning the input's data pointer).
+struct InPlace {
+  int output = 0;
+  int input = 0;
+  // A view (Reshape, Flatten, Squeeze, Unsqueeze, Identity): the output is the input's bytes unchanged, so
+  // they may share memory while both are read; the kernel skips its copy when they already do.
+  // Not a view (in place): output element k depends only on input element k of the same dtype (unary and
+  // same-shape binary elementwise ops), so the output may overwrite the input once nothing else reads it.
+  bool view = false;
+};
+
 struct OpDef {
   std::string op_type;
   std::string domain;  // "" is ai.onnx (also spelled "ai.onnx" in models)
@@ -136,6 +150,7 @@ struct OpDef {
   int type_input = 0;
   InferFn infer = nullptr;
   KernelFactory create = nullptr;
+  std::vector<InPlace> in_place{};  // outputs that may share an input's buffer, in order of preference
 };
 
 // Convenience factory for kernels with a default constructor and `Status Init(const InferenceContext&)`.

@@ -1,5 +1,6 @@
 #include "graph/execution_context.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -29,6 +30,7 @@ ExecutionContext::ExecutionContext(const Executor& executor)
   slot_bytes_.assign(slots, 0);
   slot_offset_.assign(slots, -1);
   slot_first_use_.assign(slots, -1);
+  slot_shared_input_.assign(slots, -1);
   value_static_.assign(slots, 0);
   shape_static_.assign(slots, 0);
   signature_.resize(graph_.inputs.size() + graph_.captures.size());
@@ -90,6 +92,7 @@ Status ExecutionContext::BindInputs(const NamedTensors& inputs, NamedTensors* ou
     std::fill(slot_bytes_.begin(), slot_bytes_.end(), 0);
     std::fill(slot_offset_.begin(), slot_offset_.end(), -1);
     std::fill(slot_first_use_.begin(), slot_first_use_.end(), -1);
+    std::fill(slot_shared_input_.begin(), slot_shared_input_.end(), -1);
     std::fill(value_static_.begin(), value_static_.end(), 0);
     std::fill(shape_static_.begin(), shape_static_.end(), 0);
     for (size_t id = 0; id < graph_.values.size(); ++id) {
@@ -123,7 +126,8 @@ Result<Tensor*> ExecutionContext::Output(size_t i, const Shape& shape) {
   const Tensor* caller = caller_outputs_[slot];
   if (caller != nullptr && caller->dtype() == dtype && caller->shape() == shape) {
     out = Tensor::View(dtype, shape, const_cast<void*>(caller->raw_data()));
-  } else if (!recording_ && slot_offset_[slot] >= 0 && bytes <= slot_bytes_[slot]) {
+  } else if (!recording_ && slot_offset_[slot] >= 0 && bytes <= slot_bytes_[slot] &&
+             MayUsePlannedBytes(slot, dtype, bytes)) {
     out = Tensor::View(dtype, shape, arena_.data() + slot_offset_[slot]);
   } else {
     EDGEAI_ASSIGN_OR_RETURN(out, Tensor::Allocate(dtype, shape));
@@ -133,6 +137,18 @@ Result<Tensor*> ExecutionContext::Output(size_t i, const Shape& shape) {
     slot_first_use_[slot] = static_cast<int>(current_);
   }
   return &out;
+}
+
+// An output planned to share its input's buffer may take those bytes only while that input really fills them
+// (same place, size and dtype), which the plan guarantees for the shapes it was made for. Should a dynamic
+// shape differ, the input may be elsewhere or smaller, and writing over the shared bytes could clobber it:
+// the output then gets memory of its own.
+bool ExecutionContext::MayUsePlannedBytes(int slot, DataType dtype, int64_t bytes) const {
+  int shared = slot_shared_input_[slot];
+  if (shared < 0) return true;
+  const Tensor* in = state().inputs[shared];
+  return in != nullptr && in->raw_data() == arena_.data() + slot_offset_[slot] && in->dtype() == dtype &&
+         static_cast<int64_t>(in->ByteSize()) == bytes;
 }
 
 // Which outputs of step `index` are fixed by the input shapes alone: their shapes when every input's shape is
@@ -218,16 +234,70 @@ Status ExecutionContext::BuildPlan() {
   }
   std::vector<char> is_output(values_.size(), 0);
   for (int id : graph_.outputs) is_output[id] = 1;
+  std::vector<int> request_of(values_.size(), -1);
   for (size_t slot = 0; slot < values_.size(); ++slot) {
     if (slot_first_use_[slot] < 0 || is_output[slot] || slot_bytes_[slot] == 0) continue;
-    requests.push_back({slot_bytes_[slot], slot_first_use_[slot], std::max(last_use[slot], slot_first_use_[slot])});
+    request_of[slot] = static_cast<int>(requests.size());
+    BufferRequest request;
+    request.bytes = slot_bytes_[slot];
+    request.first_use = slot_first_use_[slot];
+    request.last_use = std::max(last_use[slot], slot_first_use_[slot]);
+    requests.push_back(request);
     slots.push_back(static_cast<int>(slot));
   }
+  // The debugging layout (reuse_memory off) keeps every tensor apart, aliases included.
+  int64_t aliased = exec_.limits().reuse_memory ? PlanSharing(request_of, &requests) : 0;
   BufferPlan plan = PlanBuffers(requests, Arena::kAlignment, exec_.limits().reuse_memory);
   EDGEAI_RETURN_IF_ERROR(arena_.Reserve(static_cast<size_t>(plan.arena_bytes)));
   for (size_t r = 0; r < slots.size(); ++r) slot_offset_[slots[r]] = plan.offsets[r];
-  exec_.RecordPlan(MemoryPlanStats{plan.arena_bytes, plan.total_bytes, static_cast<int64_t>(slots.size())});
+  exec_.RecordPlan(
+      MemoryPlanStats{plan.arena_bytes, plan.total_bytes, static_cast<int64_t>(slots.size()), aliased});
   return Status::Ok();
+}
+
+// Decides which of the steps' permitted sharings (Executor::Step::in_place) hold for the recorded sizes and
+// links those requests (alias_of); returns how many. Walking the steps in order, each value's group is the set
+// of tensors already sharing its buffer, and the group's last use the last step that reads any of them. A view
+// may always join its input's group: it only reads. An in-place output may join only when no step after this
+// one reads the group, since it overwrites the bytes. Sizes must match, so that every member of a group has the
+// same layout (an elementwise op then reads and writes element k at the same place even when both of its
+// inputs are in the group), and two outputs of one step never take the same group.
+int64_t ExecutionContext::PlanSharing(const std::vector<int>& request_of, std::vector<BufferRequest>* requests) {
+  std::vector<BufferRequest>& req = *requests;
+  std::vector<int> group(req.size());
+  std::vector<int> group_last(req.size());
+  for (size_t r = 0; r < req.size(); ++r) {
+    group[r] = static_cast<int>(r);
+    group_last[r] = req[r].last_use;
+  }
+  int64_t aliased = 0;
+  std::vector<int> taken;
+  const auto& steps = exec_.steps();
+  for (size_t s = 0; s < steps.size(); ++s) {
+    const Executor::Step& step = steps[s];
+    const Node& node = graph_.nodes[step.node];
+    taken.clear();
+    for (const InPlace& share : step.in_place) {
+      int out = step.output_slots[share.output];
+      int in = node.inputs[share.input];
+      int ro = request_of[out];
+      int ri = request_of[in];
+      if (ro < 0 || ri < 0 || slot_shared_input_[out] >= 0 || req[ro].first_use != static_cast<int>(s) ||
+          req[ro].bytes != req[ri].bytes) {
+        continue;
+      }
+      int g = group[ri];
+      if (std::find(taken.begin(), taken.end(), g) != taken.end()) continue;
+      if (!share.view && group_last[g] > static_cast<int>(s)) continue;  // read later: cannot overwrite
+      req[ro].alias_of = ri;
+      group[ro] = g;
+      group_last[g] = std::max(group_last[g], req[ro].last_use);
+      slot_shared_input_[out] = share.input;
+      taken.push_back(g);
+      ++aliased;
+    }
+  }
+  return aliased;
 }
 
 Status ExecutionContext::CollectOutputs(NamedTensors* outputs) {

@@ -10,6 +10,7 @@
 #include "backend/kernel.h"
 #include "graph/executor.h"
 #include "memory/arena.h"
+#include "memory/buffer_planner.h"
 
 namespace edgeai {
 
@@ -44,6 +45,8 @@ class ExecutionContext : public KernelContext {
   Status RunStep(size_t index);
   void NoteStaticness(size_t index);
   Status BuildPlan();
+  int64_t PlanSharing(const std::vector<int>& request_of, std::vector<BufferRequest>* requests);
+  bool MayUsePlannedBytes(int slot, DataType dtype, int64_t bytes) const;
   Status CollectOutputs(NamedTensors* outputs);
 
   const Executor& exec_;
@@ -58,6 +61,7 @@ class ExecutionContext : public KernelContext {
   std::vector<int64_t> slot_bytes_;
   std::vector<int64_t> slot_offset_;  // -1: not planned
   std::vector<int> slot_first_use_;
+  std::vector<int> slot_shared_input_;  // the producing step's input whose buffer the value shares; -1: none
   std::vector<char> value_static_;    // the value's data is fixed by the input shapes
   std::vector<char> shape_static_;    // the value's shape is fixed by the input shapes
   Arena arena_;

@@ -1,10 +1,41 @@
 #include "graph/executor.h"
 
+#include <algorithm>
+
 #include "graph/execution_context.h"
 #include "graph/shape_inference.h"
 #include "graph/subgraph.h"
 
 namespace edgeai {
+
+namespace {
+
+bool IsGraphOutput(const Graph& graph, int id) {
+  return std::find(graph.outputs.begin(), graph.outputs.end(), id) != graph.outputs.end();
+}
+
+// The OpDef's sharings that can apply in this graph: both tensors must be arena intermediates. Graph inputs,
+// captures and constants belong to someone else (the caller, an enclosing graph, the model), and graph
+// outputs must own their memory, since they outlive the run whose arena would hold them.
+std::vector<InPlace> ArenaSharings(const Graph& graph, const Node& node, const OpDef& def) {
+  std::vector<InPlace> found;
+  for (const InPlace& share : def.in_place) {
+    if (share.output < 0 || share.input < 0 || static_cast<size_t>(share.output) >= node.outputs.size() ||
+        static_cast<size_t>(share.input) >= node.inputs.size()) {
+      continue;
+    }
+    int in = node.inputs[share.input];
+    int out = node.outputs[share.output];
+    if (in < 0 || out < 0 || graph.values[in].is_constant() || graph.IsBound(in) || IsGraphOutput(graph, in) ||
+        IsGraphOutput(graph, out)) {
+      continue;
+    }
+    found.push_back(share);
+  }
+  return found;
+}
+
+}  // namespace
 
 Executor::Executor(std::shared_ptr<const Graph> graph, const ThreadPool& pool, RunLimits limits)
     : graph_(std::move(graph)), pool_(pool), limits_(limits) {}
@@ -32,6 +63,7 @@ Result<std::unique_ptr<Executor>> Executor::Create(std::shared_ptr<const Graph> 
       if (id >= 0) last_use[id] = static_cast<int>(s);
     }
     for (int id : node.outputs) step.output_slots.push_back(id >= 0 ? id : static_cast<int>(next_slot++));
+    step.in_place = ArenaSharings(*graph, node, *step.def);
     InferenceContext ctx(node.name, node.op_type, node.opset, node.attrs, types, values, node.outputs.size());
     EDGEAI_RETURN_IF_ERROR(step.def->infer(ctx));
     EDGEAI_ASSIGN_OR_RETURN(step.kernel, step.def->create(ctx));

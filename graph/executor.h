@@ -7,6 +7,12 @@
 // shapes carve intermediates out of the arena and skip shape inference for steps whose output shapes depend
 // only on the input shapes, so a warm run allocates nothing when the caller also provides the output tensors
 // (Run with an outputs map).
+//
+// Aliasing: an op's OpDef may let an output share an input's buffer (InPlace: a view such as Reshape, or an
+// elementwise op writing over its input). Create keeps the candidates whose tensors can live in the arena (not
+// graph inputs, captures, constants or graph outputs); each context's plan then decides per signature which
+// hold (an in-place write needs the input's last reader to be this step), and the planner gives each aliased
+// group one buffer spanning all its members' lifetimes.
 #pragma once
 
 #include <atomic>
@@ -32,6 +38,7 @@ struct MemoryPlanStats {
   int64_t planned_bytes = 0;       // the arena
   int64_t intermediate_bytes = 0;  // the sum of all planned tensors
   int64_t tensors = 0;
+  int64_t aliased = 0;             // planned tensors that share another's buffer (views, in-place outputs)
 };
 
 class ExecutionContext;
@@ -45,6 +52,7 @@ class Executor {
     std::vector<int> release_after;  // values whose last use is this step
     std::vector<int> output_slots;   // value id per output; absent outputs get slots past the graph's values
     bool shape_only = false;         // Shape/Size: the output depends on the input's shape, not its data
+    std::vector<InPlace> in_place;   // the OpDef's sharings whose input and output may both be in the arena
     // Profiling accumulators; atomics because runs may be concurrent.
     std::unique_ptr<std::atomic<int64_t>[]> stats = std::make_unique<std::atomic<int64_t>[]>(2);
   };

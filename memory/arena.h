@@ -20,6 +20,7 @@ class Arena {
   // Makes room for at least `bytes` (previous contents are not kept). resource_exhausted when memory runs out.
   Status Reserve(size_t bytes);
   uint8_t* data() { return data_; }
+  const uint8_t* data() const { return data_; }
   size_t capacity() const { return capacity_; }
 
  private:

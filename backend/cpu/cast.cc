@@ -175,7 +175,7 @@ class IdentityKernel final : public Kernel {
   Status Compute(KernelContext& ctx) const override {
     const Tensor& x = *ctx.input(0);
     EDGEAI_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, x.shape()));
-    CopyBytes(x, y);
+    if (y->raw_data() != x.raw_data()) CopyBytes(x, y);  // else the plan made y a view of x (OpDef::in_place)
     return Status::Ok();
   }
 };
@@ -239,7 +239,7 @@ class DropoutKernel final : public Kernel {
       if (!status.ok()) return Status(status.code(), std::string(ctx.node_label()) + ": " + status.message());
     }
     EDGEAI_ASSIGN_OR_RETURN(Tensor * y, ctx.Output(0, x.shape()));
-    CopyBytes(x, y);
+    if (y->raw_data() != x.raw_data()) CopyBytes(x, y);  // else the plan made y a view of x
     if (ctx.num_outputs() < 2) return Status::Ok();
     EDGEAI_ASSIGN_OR_RETURN(Tensor * mask, ctx.Output(1, x.shape()));
     if (mask->dtype() == DataType::kBool) {
@@ -258,9 +258,12 @@ class DropoutKernel final : public Kernel {
   int opset_ = 0;
 };
 
+// `view`: output 0 holds input 0's bytes unchanged, so the executor may let it share that buffer.
 Status AddDef(OpRegistry& registry, const char* op, int since, int until, std::vector<DataType> types,
-              InferFn infer, KernelFactory create) {
-  return registry.Register(MakeOpDef(op, since, until, std::move(types), infer, create));
+              InferFn infer, KernelFactory create, bool view = false) {
+  OpDef def = MakeOpDef(op, since, until, std::move(types), infer, create);
+  if (view) def.in_place.push_back(InPlace{0, 0, true});
+  return registry.Register(std::move(def));
 }
 
 }  // namespace
@@ -272,12 +275,12 @@ Status RegisterCastOps(OpRegistry& registry) {
   EDGEAI_RETURN_IF_ERROR(AddDef(registry, "Cast", 6, kMaxOpset, all, InferCast, MakeKernel<CastKernel>));
   EDGEAI_RETURN_IF_ERROR(AddDef(registry, "CastLike", 15, kMaxOpset, all, InferCast, MakeKernel<CastKernel>));
   EDGEAI_RETURN_IF_ERROR(
-      AddDef(registry, "Identity", 1, kMaxOpset, all, InferIdentity, MakeKernel<IdentityKernel>));
+      AddDef(registry, "Identity", 1, kMaxOpset, all, InferIdentity, MakeKernel<IdentityKernel>, true));
   const std::vector<DataType> floats = {DataType::kFloat32, DataType::kFloat64, DataType::kFloat16,
                                         DataType::kBFloat16};
   for (auto [since, until] : {std::pair{1, 9}, std::pair{10, 11}, std::pair{12, kMaxOpset}}) {
     EDGEAI_RETURN_IF_ERROR(
-        AddDef(registry, "Dropout", since, until, floats, InferDropout, MakeKernel<DropoutKernel>));
+        AddDef(registry, "Dropout", since, until, floats, InferDropout, MakeKernel<DropoutKernel>, true));
   }
   return Status::Ok();
 }

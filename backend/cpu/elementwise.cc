@@ -381,28 +381,36 @@ class BitShiftKernel final : public BinaryBase {
   bool left_ = false;
 };
 
+// `in_place`: the output (of the inputs' dtype) may overwrite either input. Safe for RunBinary, which reads
+// a[k] and b[k] before writing out[k]; the executor only shares an input that has the output's byte size, so
+// a shared input is never the broadcast one and lies exactly under the output.
 Status AddDef(OpRegistry& registry, const char* op, int since, int until, std::vector<DataType> types,
-              InferFn infer, KernelFactory create) {
-  return registry.Register(MakeOpDef(op, since, until, std::move(types), infer, create));
+              InferFn infer, KernelFactory create, bool in_place = false) {
+  OpDef def = MakeOpDef(op, since, until, std::move(types), infer, create);
+  if (in_place) def.in_place = {InPlace{0, 0, false}, InPlace{0, 1, false}};
+  return registry.Register(std::move(def));
 }
 
 // Registers `op` for opsets [since, 6] (legacy broadcast attributes) and [7, max] (numpy broadcasting); ops
 // born at 7 or later get one range.
 template <typename K, bool kBoolOut>
-Status AddBinary(OpRegistry& registry, const char* op, int since, TypeSet set) {
+Status AddBinary(OpRegistry& registry, const char* op, int since, TypeSet set, bool in_place = false) {
   InferFn infer = InferBinary<kBoolOut, true>;
-  if (since < 7) EDGEAI_RETURN_IF_ERROR(AddDef(registry, op, since, 6, TypesOf(set), infer, MakeKernel<K>));
-  return AddDef(registry, op, since < 7 ? 7 : since, kMaxOpset, TypesOf(set), infer, MakeKernel<K>);
+  KernelFactory create = MakeKernel<K>;
+  if (since < 7) EDGEAI_RETURN_IF_ERROR(AddDef(registry, op, since, 6, TypesOf(set), infer, create, in_place));
+  return AddDef(registry, op, since < 7 ? 7 : since, kMaxOpset, TypesOf(set), infer, create, in_place);
 }
 
 }  // namespace
 
 Status RegisterElementwiseOps(OpRegistry& registry) {
   constexpr TypeSet kNum = TypeSet::kNumeric;
-  EDGEAI_RETURN_IF_ERROR((AddBinary<BinaryKernel<AddFn, kNum, false>, false>(registry, "Add", 1, kNum)));
-  EDGEAI_RETURN_IF_ERROR((AddBinary<BinaryKernel<SubFn, kNum, false>, false>(registry, "Sub", 1, kNum)));
-  EDGEAI_RETURN_IF_ERROR((AddBinary<BinaryKernel<MulFn, kNum, false>, false>(registry, "Mul", 1, kNum)));
-  EDGEAI_RETURN_IF_ERROR((AddBinary<BinaryKernel<DivFn, kNum, false, true>, false>(registry, "Div", 1, kNum)));
+  EDGEAI_RETURN_IF_ERROR((AddBinary<BinaryKernel<AddFn, kNum, false>, false>(registry, "Add", 1, kNum, true)));
+  EDGEAI_RETURN_IF_ERROR((AddBinary<BinaryKernel<SubFn, kNum, false>, false>(registry, "Sub", 1, kNum, true)));
+  EDGEAI_RETURN_IF_ERROR((AddBinary<BinaryKernel<MulFn, kNum, false>, false>(registry, "Mul", 1, kNum, true)));
+  // Div checks integer divisors for zero before it writes anything.
+  EDGEAI_RETURN_IF_ERROR(
+      (AddBinary<BinaryKernel<DivFn, kNum, false, true>, false>(registry, "Div", 1, kNum, true)));
   constexpr TypeSet kNumBool = TypeSet::kNumericBool;
   EDGEAI_RETURN_IF_ERROR(
       (AddBinary<BinaryKernel<EqualFn, kNumBool, true>, true>(registry, "Equal", 1, kNumBool)));

@@ -359,6 +359,9 @@ Status AddUnary(OpRegistry& registry, const char* op, int since) {
   def.types = TypesOf(Op::kTypes);
   def.infer = InferUnary<Op>;
   def.create = MakeKernel<UnaryKernel<Op>>;
+  // Every op here keeps the dtype and maps element k to element k (Run loops and coefficient-wise Eigen
+  // expressions read x[k] before writing y[k]), so y may overwrite x.
+  def.in_place.push_back(InPlace{0, 0, false});
   return registry.Register(std::move(def));
 }
 
@@ -408,6 +411,7 @@ Status RegisterElementwiseUnaryOps(OpRegistry& registry) {
   clip.types = TypesOf(TypeSet::kFloat);
   clip.infer = InferClip;
   clip.create = MakeKernel<ClipKernel>;
+  clip.in_place.push_back(InPlace{0, 0, false});  // the bounds are read before the loop
   EDGEAI_RETURN_IF_ERROR(registry.Register(clip));
   clip.since_version = 11;  // integer types arrived at 12; accepting them at 11 too costs nothing
   clip.until_version = kMaxOpset;

@@ -17,7 +17,8 @@ class CopyInputKernel : public Kernel {
     if (out->ByteSize() != in->ByteSize()) {
       return ctx.Error("output " + out->Describe() + " does not hold the input " + in->Describe());
     }
-    CopyBytes(ctx.pool(), out->raw_data(), in->raw_data(), in->ByteSize());
+    // The executor's plan may have given the output the input's own bytes (OpDef::in_place): nothing to move.
+    if (out->raw_data() != in->raw_data()) CopyBytes(ctx.pool(), out->raw_data(), in->raw_data(), in->ByteSize());
     return Status::Ok();
   }
 };
@@ -429,17 +430,18 @@ Status RegisterShapeOps(OpRegistry& registry) {
     InferFn infer;
     KernelFactory create;
     bool any_type;
+    bool view = false;  // the output is the input's bytes: it may share the input's buffer
   };
   const Entry entries[] = {
-      {"Reshape", 1, 4, InferReshape, MakeKernel<CopyInputKernel>, false},
-      {"Reshape", 5, 13, InferReshape, MakeKernel<CopyInputKernel>, false},
-      {"Reshape", 14, kMaxOpset, InferReshape, MakeKernel<CopyInputKernel>, false},
-      {"Flatten", 1, 10, InferFlatten, MakeKernel<CopyInputKernel>, false},
-      {"Flatten", 11, kMaxOpset, InferFlatten, MakeKernel<CopyInputKernel>, false},
-      {"Squeeze", 1, 12, InferSqueeze, MakeKernel<CopyInputKernel>, false},
-      {"Squeeze", 13, kMaxOpset, InferSqueeze, MakeKernel<CopyInputKernel>, false},
-      {"Unsqueeze", 1, 12, InferUnsqueeze, MakeKernel<CopyInputKernel>, false},
-      {"Unsqueeze", 13, kMaxOpset, InferUnsqueeze, MakeKernel<CopyInputKernel>, false},
+      {"Reshape", 1, 4, InferReshape, MakeKernel<CopyInputKernel>, false, true},
+      {"Reshape", 5, 13, InferReshape, MakeKernel<CopyInputKernel>, false, true},
+      {"Reshape", 14, kMaxOpset, InferReshape, MakeKernel<CopyInputKernel>, false, true},
+      {"Flatten", 1, 10, InferFlatten, MakeKernel<CopyInputKernel>, false, true},
+      {"Flatten", 11, kMaxOpset, InferFlatten, MakeKernel<CopyInputKernel>, false, true},
+      {"Squeeze", 1, 12, InferSqueeze, MakeKernel<CopyInputKernel>, false, true},
+      {"Squeeze", 13, kMaxOpset, InferSqueeze, MakeKernel<CopyInputKernel>, false, true},
+      {"Unsqueeze", 1, 12, InferUnsqueeze, MakeKernel<CopyInputKernel>, false, true},
+      {"Unsqueeze", 13, kMaxOpset, InferUnsqueeze, MakeKernel<CopyInputKernel>, false, true},
       {"Shape", 1, 14, InferShape, MakeKernel<ShapeKernel>, true},
       {"Shape", 15, kMaxOpset, InferShape, MakeKernel<ShapeKernel>, true},
       {"Size", 1, kMaxOpset, InferSize, MakeKernel<SizeKernel>, true},
@@ -447,8 +449,9 @@ Status RegisterShapeOps(OpRegistry& registry) {
       {"Transpose", 1, kMaxOpset, InferTranspose, MakeKernel<TransposeKernel>, false},
   };
   for (const Entry& e : entries) {
-    EDGEAI_RETURN_IF_ERROR(
-        AddOp(registry, e.op, e.since, e.until, e.any_type ? std::vector<DataType>{} : all, e.infer, e.create));
+    OpDef def = MakeOpDef(e.op, e.since, e.until, e.any_type ? std::vector<DataType>{} : all, e.infer, e.create);
+    if (e.view) def.in_place.push_back(InPlace{0, 0, true});
+    EDGEAI_RETURN_IF_ERROR(registry.Register(std::move(def)));
   }
   return Status::Ok();
 }
