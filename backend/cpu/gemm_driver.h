@@ -48,7 +48,7 @@ struct Job {
   const SgemmRowSource* b_rows = nullptr;    // B generated row by row
   const SgemmRowSource* a_t_rows = nullptr;  // op(A)^T generated row by row (op(A)'s columns)
   bool c_trans = false;                      // C is stored transposed: element (i, j) at c[j * ldc + i]
-  bool direct_b = false;  // read B in place (not transposed; A fits in one panel row, so nothing is reused)
+  bool direct_b = false;  // read B in place (plain, not transposed, and A has few panels to reuse a copy)
   float alpha = 1.0f, beta = 0.0f;
   float* c = nullptr;
   const float* bias = nullptr;      // bias[i] added to stored row i of C, or null
