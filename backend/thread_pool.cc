@@ -22,11 +22,13 @@ inline void CpuRelax() {
 #endif
 }
 
-// One parallel loop: chunks of `chunk` iterations claimed from `next` until `n` is reached.
-struct Loop {
+// One parallel loop: chunks of `chunk` iterations claimed from `next` until `n` is reached. The counter has a
+// cache line of its own: the loop lives on the caller's stack, and a line shared with the caller's hot locals
+// would bounce between cores with every claim.
+struct alignas(64) Loop {
   FunctionRef<void(int64_t, int64_t)> fn;
   int64_t n, chunk;
-  std::atomic<int64_t> next{0};
+  alignas(64) std::atomic<int64_t> next{0};
 
   Loop(FunctionRef<void(int64_t, int64_t)> f, int64_t count, int64_t size) : fn(f), n(count), chunk(size) {}
   void Claim() {
@@ -47,15 +49,19 @@ constexpr int kSpinsBeforeYield = 4000;
 // microsecond GEMMs) do not each pay for waking a sleeping worker, as ONNX Runtime's spinning pool does not.
 struct ThreadPool::Session {
   std::thread::id owner;
-  std::atomic<Loop*> loop{nullptr};   // the open loop, or null
-  std::atomic<int> joined{0};         // helpers inside Serve's claim of the current loop
+  std::atomic<uint64_t> loop_id{0};  // numbers the loops; written before `loop`
+  std::atomic<Loop*> loop{nullptr};  // the open loop, or null
+  std::atomic<int> joined{0};        // helpers inside their claim of the open loop
   std::atomic<bool> stop{false};
-  bool in_loop = false;               // the owner is inside a loop (nested loops run inline)
+  bool in_loop = false;  // the owner is inside a loop (nested loops run inline); owner-only
+  uint64_t next_id = 0;  // owner-only
 
   void Serve() {
+    uint64_t served = 0;  // a helper joins each loop once: re-joining an exhausted loop would only hammer it
     int idle = 0;
     while (!stop.load(std::memory_order_acquire)) {
-      if (loop.load(std::memory_order_acquire) == nullptr) {
+      const uint64_t id = loop_id.load();
+      if (id == served || loop.load() == nullptr) {
         if (++idle < kSpinsBeforeYield) {
           CpuRelax();
         } else {
@@ -63,17 +69,20 @@ struct ThreadPool::Session {
         }
         continue;
       }
-      // Announce first, then look again: the owner closes the loop before it waits for `joined` to reach zero,
-      // so either it sees this helper, or this helper sees the loop closed (both sequentially consistent).
+      // Announce first, then look again: the owner closes a loop before it waits for `joined` to reach zero,
+      // so either it sees this helper, or this helper sees the loop closed (all sequentially consistent). A
+      // loop found open here may be a newer one than `id`; claiming from it is as safe.
       joined.fetch_add(1);
       if (Loop* open = loop.load(); open != nullptr) open->Claim();
       joined.fetch_sub(1);
+      served = id;
       idle = 0;
     }
   }
 
   void Run(Loop& l) {
     in_loop = true;
+    loop_id.store(++next_id);
     loop.store(&l);
     l.Claim();
     loop.store(nullptr);

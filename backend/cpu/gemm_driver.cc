@@ -220,7 +220,7 @@ void ChooseGrid(const Job& job, int threads, int64_t* tm, int64_t* tn) {
     const int64_t tile_m = (pm + rows - 1) / rows * job.ks->mr, tile_n = (pn + cols - 1) / cols * job.ks->nr;
     double cost = static_cast<double>(tile_m) * tile_n;
     if (job.packed_a == nullptr) cost += static_cast<double>(kPackCost) * tile_m;
-    if (job.packed_b == nullptr) cost += static_cast<double>(kPackCost) * tile_n;
+    if (job.packed_b == nullptr && !job.direct_b) cost += static_cast<double>(kPackCost) * tile_n;
     if (best < 0 || cost < best) {
       best = cost;
       *tm = rows;
