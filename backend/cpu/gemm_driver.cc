@@ -208,10 +208,14 @@ void ScaleC(int64_t m, int64_t n, float beta, float* c, int64_t ldc, const float
 int64_t SplitPoint(int64_t panels, int64_t parts, int64_t i) { return panels * i / parts; }
 
 // Splits C into tm x tn tiles, one per thread: the grid with the least work on its busiest thread, counting
-// the padded tile and the packing each tile does (splitting M repacks B per tile, splitting N repacks A).
+// the padded tile, the packing each tile does (splitting M repacks B per tile, splitting N repacks A) and the
+// prepacked operand each tile streams: weights do not fit in a core's cache, so a tile whose product is thin
+// (a 7 x 7 convolution's 49 columns) is bound by reading them, and the split should share them out rather than
+// have every thread read all of them.
 void ChooseGrid(const Job& job, int threads, int64_t* tm, int64_t* tn) {
   const int64_t pm = (job.m + job.ks->mr - 1) / job.ks->mr, pn = (job.n + job.ks->nr - 1) / job.ks->nr;
   constexpr int64_t kPackCost = 16;  // one packed element, in multiply-adds
+  constexpr int64_t kStreamCost = 8;  // one prepacked element read from beyond the core's caches
   double best = -1.0;
   for (int64_t rows = 1; rows <= threads; ++rows) {
     if (threads % rows != 0 || rows > pm) continue;
@@ -221,6 +225,8 @@ void ChooseGrid(const Job& job, int threads, int64_t* tm, int64_t* tn) {
     double cost = static_cast<double>(tile_m) * tile_n;
     if (job.packed_a == nullptr) cost += static_cast<double>(kPackCost) * tile_m;
     if (job.packed_b == nullptr && !job.direct_b) cost += static_cast<double>(kPackCost) * tile_n;
+    if (job.packed_a != nullptr) cost += static_cast<double>(kStreamCost) * tile_m;
+    if (job.packed_b != nullptr) cost += static_cast<double>(kStreamCost) * tile_n;
     if (best < 0 || cost < best) {
       best = cost;
       *tm = rows;
