@@ -186,14 +186,26 @@ void DirectDepthwisePlanes(const ConvCallGeometry& p, const float* x, const floa
   plane.clamp = act.IsClamp();
   plane.lo = act.clamp_lo();
   plane.hi = act.clamp_hi();
+  conv_internal::Depthwise3x3FlatMasks flat;
+  const bool use_flat = conv_internal::MakeDepthwise3x3FlatMasks(plane, &flat);
+  // Image and channel advance with the plane: three 64-bit divisions per plane cost as much as a 7x7 plane.
+  const int64_t mpg = p.mpg();
+  int64_t img = begin / p.out_channels, m = begin % p.out_channels;
   for (int64_t i = begin; i < end; ++i) {
-    const int64_t img = i / p.out_channels, m = i % p.out_channels;
-    plane.x = x + (img * p.in_channels + m / p.mpg()) * p.in_size;
+    plane.x = x + (img * p.in_channels + (mpg == 1 ? m : m / mpg)) * p.in_size;
     plane.w = w + m * p.kernel_size;
     plane.bias = bias ? bias[m] : 0.0f;
     plane.y = y + i * p.out_size;
-    conv_internal::Depthwise3x3PlaneAvx512(plane);
+    if (use_flat) {
+      conv_internal::Depthwise3x3FlatAvx512(plane, flat);
+    } else {
+      conv_internal::Depthwise3x3PlaneAvx512(plane);
+    }
     if (!act.IsClamp()) ApplyActivation(plane.y, p.out_size, act);
+    if (++m == p.out_channels) {
+      m = 0;
+      ++img;
+    }
   }
 #else
   (void)p, (void)x, (void)w, (void)bias, (void)act, (void)y, (void)begin, (void)end;

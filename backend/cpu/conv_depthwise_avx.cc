@@ -200,6 +200,50 @@ EDGEAI_TARGET_AVX512 void DirectPlane512(const Depthwise3x3Plane& p) {
 
 }  // namespace
 
+bool MakeDepthwise3x3FlatMasks(const Depthwise3x3Plane& p, Depthwise3x3FlatMasks* m) {
+  const int64_t outputs = p.out_h * p.out_w;
+  if (p.stride != 1 || p.in_h != p.out_h || p.in_w != p.out_w || outputs > 16 * Depthwise3x3FlatMasks::kMaxChunks) {
+    return false;
+  }
+  m->chunks = static_cast<int>((outputs + 15) / 16);
+  for (int tap = 0; tap < 9; ++tap) {
+    const int64_t dh = tap / 3 - p.pad_top, dw = tap % 3 - p.pad_left;
+    m->offset[tap] = dh * p.in_w + dw;
+    for (int c = 0; c < m->chunks; ++c) {
+      uint16_t bits = 0;
+      for (int j = 0; j < 16; ++j) {
+        const int64_t q = c * 16 + j, oh = q / p.out_w, ow = q % p.out_w;
+        const int64_t ih = oh + dh, iw = ow + dw;
+        if (q < outputs && ih >= 0 && ih < p.in_h && iw >= 0 && iw < p.in_w) bits |= static_cast<uint16_t>(1u << j);
+      }
+      m->lanes[c][tap] = bits;
+    }
+  }
+  for (int c = 0; c < m->chunks; ++c) {
+    const int64_t left = outputs - c * 16;
+    m->store[c] = static_cast<uint16_t>(left >= 16 ? 0xFFFF : (1u << left) - 1u);
+  }
+  return true;
+}
+
+EDGEAI_TARGET_AVX512 void Depthwise3x3FlatAvx512(const Depthwise3x3Plane& p, const Depthwise3x3FlatMasks& m) {
+  __m512 w[9];
+  for (int i = 0; i < 9; ++i) w[i] = _mm512_set1_ps(p.w[i]);
+  const __m512 bias = _mm512_set1_ps(p.bias), lo = _mm512_set1_ps(p.lo), hi = _mm512_set1_ps(p.hi);
+  for (int c = 0; c < m.chunks; ++c) {
+    const float* x = p.x + c * 16;
+    // One accumulator per window row keeps the dependency chains short.
+    __m512 acc[3] = {bias, _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int tap = 0; tap < 9; ++tap) {
+      acc[tap / 3] = _mm512_fmadd_ps(w[tap], _mm512_maskz_loadu_ps(m.lanes[c][tap], x + m.offset[tap]), acc[tap / 3]);
+    }
+    __m512 r = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]);
+    // max/min return their second operand when either is NaN: a NaN result stays NaN.
+    if (p.clamp) r = _mm512_min_ps(hi, _mm512_max_ps(lo, r));
+    _mm512_mask_storeu_ps(p.y + c * 16, m.store[c], r);
+  }
+}
+
 void Depthwise3x3PlaneAvx512(const Depthwise3x3Plane& p) {
   if (p.stride == 1) {
     DirectPlane512<1>(p);
