@@ -136,22 +136,28 @@ inline EDGEAI_TARGET_AVX512 __mmask16 InputLanes(int64_t c0, int64_t in_w) {
   return static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
 }
 
+// A load of 16 floats: masked at the plane's edges, plain inside it (no mask to move into a k register).
+template <bool kMasked>
+inline EDGEAI_TARGET_AVX512 __m512 Load16(__mmask16 m, const float* x) {
+  return kMasked ? _mm512_maskz_loadu_ps(m, x) : _mm512_loadu_ps(x);
+}
+
 // One window row (input row `x`) of the taps for 16 output columns: stride 1 loads at c0, c0 + 1, c0 + 2;
 // stride 2 loads 32 columns from c0 (even: tap 0, odd: tap 1) and 32 from c0 + 2 (even: tap 2).
-template <int S>
+template <int S, bool kMasked>
 inline EDGEAI_TARGET_AVX512 __m512 TapRow512(const float* x, int64_t c0, const __mmask16* m, const __m512* w,
                                              __m512 acc) {
   if constexpr (S == 1) {
-    acc = _mm512_fmadd_ps(w[0], _mm512_maskz_loadu_ps(m[0], x + c0), acc);
-    acc = _mm512_fmadd_ps(w[1], _mm512_maskz_loadu_ps(m[1], x + c0 + 1), acc);
-    return _mm512_fmadd_ps(w[2], _mm512_maskz_loadu_ps(m[2], x + c0 + 2), acc);
+    acc = _mm512_fmadd_ps(w[0], Load16<kMasked>(m[0], x + c0), acc);
+    acc = _mm512_fmadd_ps(w[1], Load16<kMasked>(m[1], x + c0 + 1), acc);
+    return _mm512_fmadd_ps(w[2], Load16<kMasked>(m[2], x + c0 + 2), acc);
   } else {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    const __m512 a = _mm512_maskz_loadu_ps(m[0], x + c0);
-    const __m512 b = _mm512_maskz_loadu_ps(m[1], x + c0 + 16);
-    const __m512 c = _mm512_maskz_loadu_ps(m[2], x + c0 + 2);
-    const __m512 d = _mm512_maskz_loadu_ps(m[3], x + c0 + 18);
+    const __m512 a = Load16<kMasked>(m[0], x + c0);
+    const __m512 b = Load16<kMasked>(m[1], x + c0 + 16);
+    const __m512 c = Load16<kMasked>(m[2], x + c0 + 2);
+    const __m512 d = Load16<kMasked>(m[3], x + c0 + 18);
     acc = _mm512_fmadd_ps(w[0], _mm512_permutex2var_ps(a, even, b), acc);
     acc = _mm512_fmadd_ps(w[1], _mm512_permutex2var_ps(a, odd, b), acc);
     return _mm512_fmadd_ps(w[2], _mm512_permutex2var_ps(c, even, d), acc);
@@ -165,6 +171,7 @@ EDGEAI_TARGET_AVX512 void DirectPlane512(const Depthwise3x3Plane& p) {
   const __m512 bias = _mm512_set1_ps(p.bias), lo = _mm512_set1_ps(p.lo), hi = _mm512_set1_ps(p.hi);
   const int64_t chunks = (p.out_w + 15) / 16;
   __mmask16 masks[kMaxDirectChunks][4];
+  bool inside[kMaxDirectChunks];  // every load of the chunk is whole
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t c0 = c * 16 * S - p.pad_left;  // the input column of tap 0 for the chunk's first output
     if constexpr (S == 1) {
@@ -175,6 +182,8 @@ EDGEAI_TARGET_AVX512 void DirectPlane512(const Depthwise3x3Plane& p) {
       masks[c][2] = InputLanes(c0 + 2, p.in_w);
       masks[c][3] = InputLanes(c0 + 18, p.in_w);
     }
+    inside[c] = true;
+    for (int j = 0; j < (S == 1 ? 3 : 4); ++j) inside[c] = inside[c] && masks[c][j] == 0xFFFF;
   }
   for (int64_t oh = 0; oh < p.out_h; ++oh) {
     const float* rows[3];
@@ -188,7 +197,9 @@ EDGEAI_TARGET_AVX512 void DirectPlane512(const Depthwise3x3Plane& p) {
       // One accumulator per window row keeps the dependency chains short.
       __m512 acc[3] = {bias, _mm512_setzero_ps(), _mm512_setzero_ps()};
       for (int k = 0; k < 3; ++k) {
-        if (rows[k] != nullptr) acc[k] = TapRow512<S>(rows[k], c0, masks[c], w + 3 * k, acc[k]);
+        if (rows[k] == nullptr) continue;
+        acc[k] = inside[c] ? TapRow512<S, false>(rows[k], c0, masks[c], w + 3 * k, acc[k])
+                           : TapRow512<S, true>(rows[k], c0, masks[c], w + 3 * k, acc[k]);
       }
       __m512 r = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]);
       // max/min return their second operand when either is NaN: a NaN result stays NaN.
