@@ -294,8 +294,12 @@ void RunJob(Job job, const ThreadPool& pool) {
   if (job.kblock <= 0) job.kblock = KBlock(job.ks->kc, job.k);
   // A plain B is read in place when A has few panels to reuse a packed copy: measured on the 1x1 convolutions
   // of MobileNet (M = 16..112 rows; edgeai_kernel_bench), packing cost 10-25% there; from ~144 rows on it is
-  // amortised and both ways run alike.
-  job.direct_b = job.packed_b == nullptr && job.b_rows == nullptr && !job.trans_b && job.m <= 8 * job.ks->mr;
+  // amortised and both ways run alike. Beyond one panel this needs rows that start on cache lines: with 55x55
+  // outputs (SqueezeNet) each row's 32 floats straddle three lines, and reading in place was 2x slower than
+  // packing at batch 8.
+  const bool aligned_rows = job.ldb % 16 == 0;
+  job.direct_b = job.packed_b == nullptr && job.b_rows == nullptr && !job.trans_b &&
+                 (job.m <= job.ks->mr || (job.m <= 8 * job.ks->mr && aligned_rows));
   // Below ~256K multiply-adds a product takes a few microseconds: not worth waking another thread.
   const double macs = static_cast<double>(job.m) * job.n * job.k;
   const int threads = macs < (1 << 18) ? 1 : pool.threads();
