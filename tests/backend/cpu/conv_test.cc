@@ -181,6 +181,22 @@ TEST_CASE("Conv 3x3 depthwise matches the reference on every ISA level", "[cpu][
   cpu::ResetSgemmIsa();
 }
 
+// Stride-2 im2col rows gather every other input column, with an AVX-512 form; every width leaves a different
+// partial last vector and padded border.
+TEST_CASE("Conv stride-2 im2col rows match the reference on every ISA level", "[cpu][conv]") {
+  for (cpu::SgemmIsa isa : {cpu::SgemmIsa::kPortable, cpu::SgemmIsa::kAvx2, cpu::SgemmIsa::kAvx512}) {
+    if (!cpu::ForceSgemmIsa(isa)) continue;
+    INFO("isa " << cpu::SgemmIsaName(isa));
+    for (int64_t width = 1; width <= 70; width += (width < 40 ? 1 : 7)) {
+      INFO("width " << width);
+      CheckConv({{1, 3, 5, width}, {4, 3, 3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}, true});
+      if (width >= 3) CheckConv({{1, 2, 6, width}, {3, 2, 3, 3}, 1, {2, 2}, {}, {0, 0, 0, 0}, false});
+      CheckConv({{1, 2, 7, width}, {3, 2, 1, 1}, 1, {2, 2}, {}, {}, true});
+    }
+  }
+  cpu::ResetSgemmIsa();
+}
+
 TEST_CASE("Conv 1x1 runs as a plain GEMM, grouped or not", "[cpu][conv]") {
   CheckConv({{2, 16, 5, 7}, {24, 16, 1, 1}, 1, {}, {}, {}, true});
   CheckConv({{1, 8, 4, 4}, {6, 4, 1, 1}, 2, {}, {}, {}, false});
