@@ -294,6 +294,16 @@ class LayerNormKernel : public Kernel {
         ctx.pool().ParallelFor(rows, Grain(n), [&](int64_t b, int64_t e) {
           for (int64_t r = b; r < e; ++r) {
             const T* row = xp + r * n;
+            if constexpr (std::is_same_v<T, float> && std::is_same_v<A, float>) {
+              // Vectorised rows (vector_math.h), as the transformer's LayerNorms are float32 throughout.
+              float mean, var;
+              RowMeanVar(row, n, &mean, &var);
+              const float inv = 1.0f / std::sqrt(var + epsilon_);
+              NormalizeRow(row, n, mean, inv, sp, bp, yp + r * n);
+              if (mp) mp[r] = static_cast<U>(mean);
+              if (ip) ip[r] = static_cast<U>(inv);
+              continue;
+            }
             A mean, var;
             MeanVar<A>(row, n, &mean, &var);
             const A inv = A(1) / std::sqrt(var + static_cast<A>(epsilon_));

@@ -1,4 +1,5 @@
-// Vectorised float32 loops for the kernels whose time goes into exp and row reductions (Softmax, LogSoftmax):
+// Vectorised float32 loops for the kernels whose time goes into exp and row reductions (Softmax, LogSoftmax,
+// LayerNormalization):
 // AVX-512 versions picked at run time (following the SGEMM's ISA choice, so forcing that one in tests forces
 // these too), and portable loops otherwise. The library is built for baseline x86-64, where the compiler
 // cannot use the wide registers by itself.
@@ -17,5 +18,11 @@ float ExpShiftedSum(const float* x, float shift, float* y, int64_t n);
 
 // y[i] *= s for i < n.
 void ScaleRow(float* y, int64_t n, float s);
+
+// The mean and population variance of x[0, n), n >= 1, in two passes (sum, then squared deviations).
+void RowMeanVar(const float* x, int64_t n, float* mean, float* var);
+
+// y[i] = (x[i] - mean) * inv * scale[i] (+ bias[i] when bias is not null) for i < n: LayerNormalization's row.
+void NormalizeRow(const float* x, int64_t n, float mean, float inv, const float* scale, const float* bias, float* y);
 
 }  // namespace edgeai::cpu

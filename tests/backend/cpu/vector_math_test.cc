@@ -69,3 +69,38 @@ TEST_CASE("RowMax and ScaleRow at every ISA level", "[cpu][vector_math]") {
     }
   }
 }
+
+TEST_CASE("RowMeanVar and NormalizeRow match double-precision sums at every ISA level", "[cpu][vector_math]") {
+  IsaGuard guard;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(3.0f, 2.0f);  // an offset mean: a one-pass variance would lose digits
+  for (SgemmIsa isa : {SgemmIsa::kPortable, SgemmIsa::kAvx2, SgemmIsa::kAvx512}) {
+    if (!ForceSgemmIsa(isa)) continue;
+    INFO("isa " << SgemmIsaName(isa));
+    for (int64_t n : {1, 7, 16, 33, 256}) {
+      INFO("n " << n);
+      std::vector<float> x(static_cast<size_t>(n)), scale(x.size()), bias(x.size()), y(x.size());
+      for (size_t i = 0; i < x.size(); ++i) {
+        x[i] = dist(rng);
+        scale[i] = dist(rng);
+        bias[i] = dist(rng);
+      }
+      double sum = 0.0, sq = 0.0;
+      for (float v : x) sum += v;
+      const double m = sum / static_cast<double>(n);
+      for (float v : x) sq += (v - m) * (v - m);
+      float mean = 0.0f, var = 0.0f;
+      RowMeanVar(x.data(), n, &mean, &var);
+      CHECK(mean == Approx(m).epsilon(1e-5));
+      CHECK(var == Approx(sq / static_cast<double>(n)).epsilon(1e-4).margin(1e-6));
+      const float inv = 0.5f;
+      for (const float* b : {static_cast<const float*>(nullptr), static_cast<const float*>(bias.data())}) {
+        NormalizeRow(x.data(), n, mean, inv, scale.data(), b, y.data());
+        for (int64_t i = 0; i < n; ++i) {
+          const double want = (x[i] - mean) * inv * scale[i] + (b ? b[i] : 0.0f);
+          CHECK(y[i] == Approx(want).epsilon(1e-5).margin(1e-5));
+        }
+      }
+    }
+  }
+}
