@@ -221,7 +221,18 @@ void ChooseGrid(const Job& job, int threads, int64_t* tm, int64_t* tn) {
     if (threads % rows != 0 || rows > pm) continue;
     const int64_t cols = threads / rows;
     if (cols > pn) continue;
-    const int64_t tile_m = (pm + rows - 1) / rows * job.ks->mr, tile_n = (pn + cols - 1) / cols * job.ks->nr;
+    // The busiest tile's real rows and columns (a short last panel costs in proportion to its rows: with M = 16,
+    // panels of 14 + 2 rows split between two threads leave one with 14 rows and the other with 2).
+    int64_t tile_m = 0, tile_n = 0;
+    for (int64_t i = 0; i < rows; ++i) {
+      const int64_t r0 = SplitPoint(pm, rows, i) * job.ks->mr;
+      tile_m = std::max(tile_m, std::min(job.m, SplitPoint(pm, rows, i + 1) * job.ks->mr) - r0);
+    }
+    for (int64_t j = 0; j < cols; ++j) {
+      const int64_t c0 = SplitPoint(pn, cols, j) * job.ks->nr;
+      const int64_t c1 = std::min(job.n, SplitPoint(pn, cols, j + 1) * job.ks->nr);
+      tile_n = std::max(tile_n, RoundUp(c1 - c0, job.ks->vec));  // columns run in whole vectors
+    }
     double cost = static_cast<double>(tile_m) * tile_n;
     if (job.packed_a == nullptr) cost += static_cast<double>(kPackCost) * tile_m;
     if (job.packed_b == nullptr && !job.direct_b) cost += static_cast<double>(kPackCost) * tile_n;
