@@ -381,21 +381,7 @@ const RnnOpInfo& PlainRnnInfo() {
   return info;
 }
 
-class RnnKernel : public Kernel {
- public:
-  Status Init(const InferenceContext& ctx) {
-    weights_.Pack(ctx, 1);
-    return ParseRnnSpec(ctx, info(), &spec_);
-  }
-  Status Compute(KernelContext& ctx) const override { return ComputeRnn<RnnCell>(ctx, *this); }
-  const RnnSpec& spec() const { return spec_; }
-  const RnnOpInfo& info() const { return PlainRnnInfo(); }
-  const RnnWeights& weights() const { return weights_; }
-
- private:
-  RnnSpec spec_;
-  RnnWeights weights_;
-};
+using RnnKernel = RecurrentKernel<RnnCell, PlainRnnInfo>;
 
 Status InferPlainRnn(InferenceContext& ctx) { return InferRnn(ctx, PlainRnnInfo()); }
 

@@ -330,6 +330,25 @@ Status ComputeRnn(KernelContext& ctx, const K& kernel) {
   return ctx.Error("unsupported dtype " + std::string(DataTypeName(dtype)));
 }
 
+// The kernel of RNN, GRU and LSTM: the cell and the op's fixed facts (gates, default activations) are all that
+// differ. Constant W and R are packed at load.
+template <template <typename> class CellT, const RnnOpInfo& (*kInfo)()>
+class RecurrentKernel : public Kernel {
+ public:
+  Status Init(const InferenceContext& ctx) {
+    weights_.Pack(ctx, kInfo().num_gates);
+    return ParseRnnSpec(ctx, info(), &spec_);
+  }
+  Status Compute(KernelContext& ctx) const override { return ComputeRnn<CellT>(ctx, *this); }
+  const RnnSpec& spec() const { return spec_; }
+  const RnnOpInfo& info() const { return kInfo(); }
+  const RnnWeights& weights() const { return weights_; }
+
+ private:
+  RnnSpec spec_;
+  RnnWeights weights_;
+};
+
 // --- driver implementation -------------------------------------------------------------------------------------
 
 namespace detail {

@@ -166,21 +166,7 @@ const RnnOpInfo& GruInfo() {
   return info;
 }
 
-class GruKernel : public Kernel {
- public:
-  Status Init(const InferenceContext& ctx) {
-    weights_.Pack(ctx, 3);
-    return ParseRnnSpec(ctx, info(), &spec_);
-  }
-  Status Compute(KernelContext& ctx) const override { return ComputeRnn<GruCell>(ctx, *this); }
-  const RnnSpec& spec() const { return spec_; }
-  const RnnOpInfo& info() const { return GruInfo(); }
-  const RnnWeights& weights() const { return weights_; }
-
- private:
-  RnnSpec spec_;
-  RnnWeights weights_;
-};
+using GruKernel = RecurrentKernel<GruCell, GruInfo>;
 
 Status InferGru(InferenceContext& ctx) { return InferRnn(ctx, GruInfo()); }
 

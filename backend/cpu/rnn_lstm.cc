@@ -120,21 +120,7 @@ const RnnOpInfo& LstmInfo() {
   return info;
 }
 
-class LstmKernel : public Kernel {
- public:
-  Status Init(const InferenceContext& ctx) {
-    weights_.Pack(ctx, 4);
-    return ParseRnnSpec(ctx, info(), &spec_);
-  }
-  Status Compute(KernelContext& ctx) const override { return ComputeRnn<LstmCell>(ctx, *this); }
-  const RnnSpec& spec() const { return spec_; }
-  const RnnOpInfo& info() const { return LstmInfo(); }
-  const RnnWeights& weights() const { return weights_; }
-
- private:
-  RnnSpec spec_;
-  RnnWeights weights_;
-};
+using LstmKernel = RecurrentKernel<LstmCell, LstmInfo>;
 
 Status InferLstm(InferenceContext& ctx) { return InferRnn(ctx, LstmInfo()); }
 
