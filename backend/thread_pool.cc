@@ -46,7 +46,7 @@ constexpr int kSpinsBeforeYield = 4000;
 
 // While an Execute call holds the session, the pool's other threads run Serve(): they spin waiting for the
 // loops the executing thread posts, so that the many short loops of one inference (MobileNet's 65 ops, an MLP's
-// microsecond GEMMs) do not each pay for waking a sleeping worker, as ONNX Runtime's spinning pool does not.
+// microsecond GEMMs) do not each pay for waking a sleeping worker (ONNX Runtime's intra-op pool spins alike).
 struct ThreadPool::Session {
   std::thread::id owner;
   std::atomic<uint64_t> loop_id{0};  // numbers the loops; written before `loop`
