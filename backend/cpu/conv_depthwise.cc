@@ -2,7 +2,8 @@
 // sliding window per plane, since im2col + GEMM would do a K x 1 product per channel and waste the copy.
 //   - on AVX-512 CPUs, 3x3 planes with the same stride (1 or 2) on both axes run whole through a kernel whose
 //     masked loads skip the padding, so no row needs border code (MobileNet's 7x7 and 14x14 planes spent more
-//     in per-row set-up and scalar borders than in arithmetic);
+//     in per-row set-up and scalar borders than in arithmetic); stride-1 planes go two output rows per pass,
+//     and same-padded planes of at most 64 outputs as one flat run (conv_depthwise.h);
 //   - other 3x3 windows sum their three rows in registers, with AVX2 (or AVX-512) rows from
 //     conv_depthwise_avx.cc over the columns whose taps all lie inside the input and scalar border columns;
 //   - other windows run tap by tap over each output row.
