@@ -203,24 +203,34 @@ const char* SgemmIsaName(SgemmIsa isa) {
   return "?";
 }
 
-void Sgemm(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c,
-           const ThreadPool& pool, const OutputClamp* clamp, const float* col_bias) {
+namespace {
+
+// The job for C = alpha * op(A) * op(B) + beta * C as `s` describes it (B itself is filled in by the caller).
+Job ShapeJob(const GemmShape& s, float alpha, const float* a, float beta, float* c, const OutputClamp* clamp) {
   Job job;
   job.ks = &ActiveKernels();
   job.m = s.m;
   job.n = s.n;
   job.k = s.k;
   job.trans_a = s.trans_a;
-  job.trans_b = s.trans_b;
   job.a = a;
-  job.b = b;
   job.lda = s.lda;
-  job.ldb = s.ldb;
   job.ldc = s.ldc;
   job.alpha = alpha;
   job.beta = beta;
   job.c = c;
   job.clamp = clamp;
+  return job;
+}
+
+}  // namespace
+
+void Sgemm(const GemmShape& s, float alpha, const float* a, const float* b, float beta, float* c,
+           const ThreadPool& pool, const OutputClamp* clamp, const float* col_bias) {
+  Job job = ShapeJob(s, alpha, a, beta, c, clamp);
+  job.trans_b = s.trans_b;
+  job.b = b;
+  job.ldb = s.ldb;
   job.col_bias = col_bias;
   gemm_internal::RunJob(job, pool);
 }
@@ -317,21 +327,9 @@ void SgemmPackedA(const SgemmPacked& a, int64_t n, SgemmRowSource b_rows, float 
 
 void SgemmRows(const GemmShape& s, float alpha, const float* a, SgemmRowSource b_rows, float beta, float* c,
                const ThreadPool& pool, const float* row_bias, const OutputClamp* clamp) {
-  Job job;
-  job.ks = &ActiveKernels();
-  job.m = s.m;
-  job.n = s.n;
-  job.k = s.k;
-  job.trans_a = s.trans_a;
-  job.a = a;
-  job.lda = s.lda;
+  Job job = ShapeJob(s, alpha, a, beta, c, clamp);
   job.b_rows = &b_rows;
-  job.ldc = s.ldc;
-  job.alpha = alpha;
-  job.beta = beta;
-  job.c = c;
   job.bias = row_bias;
-  job.clamp = clamp;
   gemm_internal::RunJob(job, pool);
 }
 
