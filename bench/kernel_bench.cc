@@ -1,11 +1,13 @@
 // edgeai_kernel_bench: GFLOP/s of the SGEMM entry points on the shapes the bundled models run, at a given
 // thread count, so that a kernel change can be judged in isolation from the rest of a model.
 //
-//   build/bench/edgeai_kernel_bench [--threads N] [--min-time S] [--packed-b] [MxNxK ...]
+//   build/bench/edgeai_kernel_bench [--threads N] [--min-time S] [--packed-b] [--cold] [MxNxK ...]
 //
 // Each shape runs C = A * B with A packed once (as Conv weights are) and B packed per call, or with
 // --packed-b the other way round (as MatMul and Gemm weights are), and is timed for at least --min-time
-// seconds; the figure printed is the median of 5 such runs.
+// seconds; the figure printed is the median of 5 such runs. With --cold every product starts with its
+// operands out of the caches (a 64 MB buffer is swept between products and only the products are timed): a
+// model's classifier weights are evicted by the rest of the network between two of its runs.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -40,7 +42,20 @@ const GemmCase kDefaultCases[] = {
 
 double Seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-double MeasureGflops(const GemmCase& c, bool packed_b, const edgeai::ThreadPool& pool, double min_time) {
+// Evicts the caches by writing and reading a buffer larger than the last level cache.
+void SweepCaches() {
+  static std::vector<float> sweep(size_t{16} << 20);
+  float sum = 0.0f;
+  for (size_t i = 0; i < sweep.size(); i += 16) {
+    sweep[i] += 1.0f;
+    sum += sweep[i];
+  }
+  volatile float sink = sum;
+  (void)sink;
+}
+
+double MeasureGflops(const GemmCase& c, bool packed_b, bool cold, const edgeai::ThreadPool& pool,
+                     double min_time) {
   std::mt19937 rng(7);
   std::normal_distribution<float> dist;
   std::vector<float> a(static_cast<size_t>(c.m * c.k)), b(static_cast<size_t>(c.k * c.n));
@@ -60,13 +75,15 @@ double MeasureGflops(const GemmCase& c, bool packed_b, const edgeai::ThreadPool&
   std::vector<double> rates;
   for (int rep = 0; rep < 5; ++rep) {
     int64_t runs = 0;
-    const auto start = std::chrono::steady_clock::now();
     double elapsed = 0.0;
+    const auto wall_start = std::chrono::steady_clock::now();
     do {
+      if (cold) SweepCaches();
+      const auto start = std::chrono::steady_clock::now();
       run();
+      elapsed += Seconds(std::chrono::steady_clock::now() - start);
       ++runs;
-      elapsed = Seconds(std::chrono::steady_clock::now() - start);
-    } while (elapsed < min_time / 5);
+    } while (Seconds(std::chrono::steady_clock::now() - wall_start) < min_time / 5);
     rates.push_back(2.0 * c.m * c.n * c.k * runs / elapsed * 1e-9);
   }
   std::sort(rates.begin(), rates.end());
@@ -86,6 +103,7 @@ int main(int argc, char** argv) {
   int threads = 1;
   double min_time = 1.0;
   bool packed_b = false;
+  bool cold = false;
   std::vector<GemmCase> cases;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -93,12 +111,14 @@ int main(int argc, char** argv) {
       threads = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--packed-b") {
       packed_b = true;
+    } else if (arg == "--cold") {
+      cold = true;
     } else if (arg == "--min-time" && i + 1 < argc) {
       min_time = std::max(0.05, std::atof(argv[++i]));
     } else {
       GemmCase c{};
       if (!ParseShape(arg, &c)) {
-        std::fprintf(stderr, "usage: %s [--threads N] [--min-time S] [--packed-b] [MxNxK ...]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s [--threads N] [--min-time S] [--packed-b] [--cold] [MxNxK ...]\n", argv[0]);
         return 2;
       }
       cases.push_back(c);
@@ -106,11 +126,12 @@ int main(int argc, char** argv) {
   }
   if (cases.empty()) cases.assign(std::begin(kDefaultCases), std::end(kDefaultCases));
   edgeai::ThreadPool pool(threads);
-  std::printf("sgemm (%s), %d thread(s), %s prepacked: GFLOP/s, median of 5\n",
-              edgeai::cpu::SgemmIsaName(edgeai::cpu::ActiveSgemmIsa()), threads, packed_b ? "B" : "A");
+  std::printf("sgemm (%s), %d thread(s), %s prepacked%s: GFLOP/s, median of 5\n",
+              edgeai::cpu::SgemmIsaName(edgeai::cpu::ActiveSgemmIsa()), threads, packed_b ? "B" : "A",
+              cold ? ", cold caches" : "");
   for (const GemmCase& c : cases) {
     std::printf("  %5lld x %5lld x %5lld  %8.1f  %s\n", static_cast<long long>(c.m), static_cast<long long>(c.n),
-                static_cast<long long>(c.k), MeasureGflops(c, packed_b, pool, min_time), c.what);
+                static_cast<long long>(c.k), MeasureGflops(c, packed_b, cold, pool, min_time), c.what);
   }
   return 0;
 }

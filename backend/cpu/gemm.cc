@@ -339,6 +339,7 @@ void SgemmPackedB(bool trans_a, int64_t m, const float* a, int64_t lda, const Sg
   Job job;
   job.ks = SgemmPackedAccess::Kernels(b);
   if (job.ks == nullptr) job.ks = &ActiveKernels();
+  job.kblock = SgemmPackedAccess::KBlock(b);
   job.m = m;
   job.k = b.rows();
   job.n = b.cols();

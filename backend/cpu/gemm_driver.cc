@@ -284,6 +284,37 @@ void RunDot(const Job& job, const ThreadPool& pool) {
   });
 }
 
+// A few rows against a prepacked B, split by panels: the product streams B once, and with B out of the cache
+// (the classifier of a network, read once per inference) it is bound by memory, so threads pay off at a tenth
+// of the work the blocked path needs.
+void RunPackedRows(const Job& job, const ThreadPool& pool) {
+  TileStore st;
+  st.alpha = job.alpha;
+  st.beta = job.beta;
+  st.bias = job.bias;
+  st.col_bias = job.col_bias;
+  if (job.clamp != nullptr) {
+    st.clamp = true;
+    st.lo = job.clamp->lo;
+    st.hi = job.clamp->hi;
+  }
+  const int64_t a_row = job.trans_a ? 1 : job.lda, a_k = job.trans_a ? job.lda : 1;
+  const int64_t panels = (job.n + job.ks->nr - 1) / job.ks->nr;
+  const double macs = static_cast<double>(job.m) * job.n * job.k;
+  const int threads = static_cast<int>(std::min<int64_t>(macs < (1 << 15) ? 1 : pool.threads(), panels));
+  if (threads <= 1) {
+    job.ks->packed_rows(job.m, job.k, job.a, a_row, a_k, job.packed_b, job.kblock, job.n, 0, panels, job.c,
+                        job.ldc, st);
+    return;
+  }
+  pool.ParallelFor(threads, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      job.ks->packed_rows(job.m, job.k, job.a, a_row, a_k, job.packed_b, job.kblock, job.n,
+                          SplitPoint(panels, threads, t), SplitPoint(panels, threads, t + 1), job.c, job.ldc, st);
+    }
+  });
+}
+
 }  // namespace
 
 void RunJob(Job job, const ThreadPool& pool) {
@@ -303,6 +334,10 @@ void RunJob(Job job, const ThreadPool& pool) {
     return;
   }
   if (job.kblock <= 0) job.kblock = KBlock(job.ks->kc, job.k);
+  if (job.packed_b != nullptr && !job.c_trans && job.m <= kPackedRowsMax && job.ks->packed_rows != nullptr) {
+    RunPackedRows(job, pool);
+    return;
+  }
   // A plain B is read in place when A has few panels to reuse a packed copy: measured on the 1x1 convolutions
   // of MobileNet (M = 16..112 rows; edgeai_kernel_bench), packing cost 10-25% there; from ~144 rows on it is
   // amortised and both ways run alike. Beyond one panel this needs rows that start on cache lines: with 55x55

@@ -41,6 +41,17 @@ using PackBFn = void (*)(bool trans, const float* src, int64_t ld, int64_t kb, i
 using DotRowsFn = void (*)(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
                            int64_t ldb, float* c, int64_t ldc, float alpha, float beta);
 
+// C[m x n] = op(A) * B for a few rows of A against a prepacked B (a fully connected layer at batch 1..4),
+// stored as `st` says (st.bias[i] on row i, st.col_bias[j] on column j, both indexed from C's origin), for the
+// B panels [p0, p1) only. A(i, k) is a[i * a_row + k * a_k]: read in place, since packing a single row costs
+// as much as the product. B's K blocks run back to back for each panel so that the accumulators hold a whole
+// dot product and the weights stream once; the product is bound by reading B, not by arithmetic.
+using PackedRowsFn = void (*)(int64_t m, int64_t k, const float* a, int64_t a_row, int64_t a_k,
+                              const float* packed_b, int64_t kblock, int64_t n, int64_t p0, int64_t p1, float* c,
+                              int64_t ldc, const TileStore& st);
+// The most rows a PackedRowsFn takes.
+constexpr int64_t kPackedRowsMax = 8;
+
 // The register tile of every level fits in this many floats (the driver keeps one on the stack).
 constexpr int kMaxTileFloats = 1024;
 
@@ -55,6 +66,7 @@ struct KernelSet {
   PackAFn pack_a;
   PackBFn pack_b;
   DotRowsFn dot_rows;
+  PackedRowsFn packed_rows;  // nullptr where the level has none (the blocked path then serves few rows too)
 };
 
 // nullptr where the level is not compiled in (non-x86 builds); whether the CPU runs it is the caller's check.

@@ -10,6 +10,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -123,6 +124,90 @@ void DotRows(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const
   for (; j < n; ++j) DotGroup<1>(m, k, a, lda, b + j * ldb, ldb, c + j, ldc, alpha, beta);
 }
 
+// One 32-column panel of C[R x n] = A * B over all of K (see PackedRowsFn). With one row, two k steps run on
+// separate accumulators so that the FMA latency does not bound the stream of B.
+template <int R>
+EDGEAI_TARGET_AVX512 void PackedRowsPanel(int64_t k, const float* a, int64_t a_row, int64_t a_k, const float* b,
+                                          int64_t n_pad, int64_t kblock, int64_t j, int cols, float* c,
+                                          int64_t ldc, const TileStore& st) {
+  constexpr int U = R == 1 ? 2 : 1;
+  __m512 acc[U][R][2];
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) {
+    for (int i = 0; i < R; ++i) acc[u][i][0] = acc[u][i][1] = _mm512_setzero_ps();
+  }
+  for (int64_t k0 = 0; k0 < k; k0 += kblock) {
+    const int64_t kb = std::min(kblock, k - k0);
+    const float* bp = b + n_pad * k0 + j * kb;  // this panel's K block: kb rows of 32 floats
+    const float* ak = a + k0 * a_k;
+    int64_t kk = 0;
+    for (; kk + U <= kb; kk += U) {
+#pragma GCC unroll 2
+      for (int u = 0; u < U; ++u) {
+        const __m512 b0 = _mm512_load_ps(bp + (kk + u) * 32);
+        const __m512 b1 = _mm512_load_ps(bp + (kk + u) * 32 + 16);
+#pragma GCC unroll 8
+        for (int i = 0; i < R; ++i) {
+          const __m512 av = _mm512_set1_ps(ak[i * a_row + (kk + u) * a_k]);
+          acc[u][i][0] = _mm512_fmadd_ps(av, b0, acc[u][i][0]);
+          acc[u][i][1] = _mm512_fmadd_ps(av, b1, acc[u][i][1]);
+        }
+      }
+    }
+    for (; kk < kb; ++kk) {
+      const __m512 b0 = _mm512_load_ps(bp + kk * 32);
+      const __m512 b1 = _mm512_load_ps(bp + kk * 32 + 16);
+#pragma GCC unroll 8
+      for (int i = 0; i < R; ++i) {
+        const __m512 av = _mm512_set1_ps(ak[i * a_row + kk * a_k]);
+        acc[0][i][0] = _mm512_fmadd_ps(av, b0, acc[0][i][0]);
+        acc[0][i][1] = _mm512_fmadd_ps(av, b1, acc[0][i][1]);
+      }
+    }
+  }
+  const __mmask16 masks[2] = {static_cast<__mmask16>(cols >= 16 ? 0xFFFF : (1u << cols) - 1),
+                              static_cast<__mmask16>(cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (1u << (cols - 16)) - 1)};
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+    float* cr = c + i * ldc + j;
+#pragma GCC unroll 2
+    for (int v = 0; v < 2; ++v) {
+      const __mmask16 mask = masks[v];
+      if (mask == 0) continue;
+      __m512 r = U == 2 ? _mm512_add_ps(acc[0][i][v], acc[U - 1][i][v]) : acc[0][i][v];
+      if (st.alpha != 1.0f) r = _mm512_mul_ps(r, _mm512_set1_ps(st.alpha));
+      if (st.beta != 0.0f) {
+        r = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, cr + 16 * v), _mm512_set1_ps(st.beta), r);
+      }
+      if (st.bias != nullptr) r = _mm512_add_ps(r, _mm512_set1_ps(st.bias[i]));
+      if (st.col_bias != nullptr) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(mask, st.col_bias + j + 16 * v));
+      if (st.clamp) r = _mm512_min_ps(_mm512_set1_ps(st.hi), _mm512_max_ps(_mm512_set1_ps(st.lo), r));
+      _mm512_mask_storeu_ps(cr + 16 * v, mask, r);
+    }
+  }
+}
+
+template <int R>
+EDGEAI_TARGET_AVX512 void PackedRowsOf(int64_t k, const float* a, int64_t a_row, int64_t a_k, const float* b,
+                                       int64_t kblock, int64_t n, int64_t p0, int64_t p1, float* c, int64_t ldc,
+                                       const TileStore& st) {
+  const int64_t n_pad = (n + 31) / 32 * 32;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int cols = static_cast<int>(std::min<int64_t>(32, n - p * 32));
+    PackedRowsPanel<R>(k, a, a_row, a_k, b, n_pad, kblock, p * 32, cols, c, ldc, st);
+  }
+}
+
+void PackedRows(int64_t m, int64_t k, const float* a, int64_t a_row, int64_t a_k, const float* packed_b,
+                int64_t kblock, int64_t n, int64_t p0, int64_t p1, float* c, int64_t ldc, const TileStore& st) {
+  using Fn = void (*)(int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t, int64_t, int64_t,
+                      float*, int64_t, const TileStore&);
+  static constexpr Fn kByRows[kPackedRowsMax] = {PackedRowsOf<1>, PackedRowsOf<2>, PackedRowsOf<3>,
+                                                 PackedRowsOf<4>, PackedRowsOf<5>, PackedRowsOf<6>,
+                                                 PackedRowsOf<7>, PackedRowsOf<8>};
+  kByRows[m - 1](k, a, a_row, a_k, packed_b, kblock, n, p0, p1, c, ldc, st);
+}
+
 template <int MR, int NV>
 struct Tiles {
   static_assert(MR * NV * 16 <= kMaxTileFloats);
@@ -142,7 +227,7 @@ struct Tiles {
 
   static const KernelSet* Set(int64_t kc, int64_t mc_panels, int64_t nc_panels) {
     static const KernelSet set{"avx512", MR, NV * 16, 16, kc, MR * mc_panels, NV * 16 * nc_panels,
-                               Kernel, PackA<MR>, PackB<NV * 16>, DotRows};
+                               Kernel, PackA<MR>, PackB<NV * 16>, DotRows, NV == 2 ? PackedRows : nullptr};
     return &set;
   }
 };

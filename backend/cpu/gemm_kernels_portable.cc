@@ -96,7 +96,7 @@ void Kernel(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded
 
 const KernelSet* PortableKernelSet() {
   static const KernelSet set{"portable", kMr, kNr, /*vec=*/kNr, /*kc=*/256, /*mc=*/kMr * 32, /*nc=*/kNr * 32,
-                             Kernel, PackA, PackB, DotRows};
+                             Kernel, PackA, PackB, DotRows, /*packed_rows=*/nullptr};
   return &set;
 }
 

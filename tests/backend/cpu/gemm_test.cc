@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/cpu/gemm.h"
@@ -353,6 +355,66 @@ TEST_CASE("Sgemm: an output clamp applies once, after the bias, on every entry p
         if (k > 0) CHECK(std::isnan(c1[0]));
       }
     }
+  }
+}
+
+TEST_CASE("SgemmPackedB with a few rows (streamed against the packed panels) on every row count and epilogue",
+          "[cpu][gemm]") {
+  IsaGuard guard;
+  ThreadPool pool1(1), pool2(2);
+  uint32_t seed = 400;
+  const OutputClamp clamp{-0.5f, 0.6f};
+  for (SgemmIsa isa : SupportedIsas()) {
+    REQUIRE(ForceSgemmIsa(isa));
+    // 1..8 rows take the streamed path where the level has one; 9 is back on the blocked path. K 600 spans
+    // three K blocks, N 1000 ends in a part panel, N 20 is a single part panel.
+    for (int64_t m = 1; m <= 9; ++m) {
+      for (const auto& [n, k] : {std::pair<int64_t, int64_t>{1000, 600}, {20, 7}, {70, 300}}) {
+        for (int t = 0; t < 2; ++t) {
+          const bool trans_a = t == 1;
+          const float beta = m % 2 == 0 ? 0.5f : 0.0f;
+          Problem p = MakeProblem(m, n, k, trans_a, false, m == 3 ? 0.75f : 1.0f, beta, trans_a ? 3 : 0, seed++);
+          std::mt19937 rng(seed);
+          const std::vector<float> col_bias = RandomVector(static_cast<size_t>(n), rng);
+          const SgemmPacked pb = PackSgemmB(false, k, n, p.b.data(), p.s.ldb);
+          for (const ThreadPool* pool : {&pool1, &pool2}) {
+            const std::string what = std::string(SgemmIsaName(isa)) + " threads " + std::to_string(pool->threads());
+            std::vector<float> c = p.c0;
+            SgemmPackedB(trans_a, m, p.a.data(), p.s.lda, pb, p.alpha, p.beta, c.data(), p.s.ldc, *pool);
+            CheckResult(p, c, "plain, " + what);
+            // The column bias and clamp against the plain result, applied by hand.
+            std::vector<float> fused = p.c0;
+            SgemmPackedB(trans_a, m, p.a.data(), p.s.lda, pb, p.alpha, p.beta, fused.data(), p.s.ldc, *pool, &clamp,
+                         col_bias.data());
+            int64_t bad = 0;
+            for (int64_t i = 0; i < m; ++i) {
+              for (int64_t j = 0; j < p.s.ldc; ++j) {
+                const size_t idx = static_cast<size_t>(i * p.s.ldc + j);
+                float want = c[idx];
+                if (j < n) want = std::min(clamp.hi, std::max(clamp.lo, want + col_bias[static_cast<size_t>(j)]));
+                if (!(std::fabs(fused[idx] - want) <= 1e-5f)) ++bad;
+              }
+            }
+            INFO("bias and clamp, " << what << " m=" << m << " n=" << n << " k=" << k << " trans_a=" << trans_a);
+            CHECK(bad == 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("SgemmPackedB with a few rows keeps NaN and ignores C when beta is 0", "[cpu][gemm]") {
+  ThreadPool pool(2);
+  Problem p = MakeProblem(2, 100, 300, false, false, 1.0f, 0.0f, 0, 9);
+  p.a[5] = std::numeric_limits<float>::quiet_NaN();  // row 0 of C is NaN
+  const SgemmPacked pb = PackSgemmB(false, p.s.k, p.s.n, p.b.data(), p.s.ldb);
+  std::vector<float> c(p.c0.size(), std::numeric_limits<float>::quiet_NaN());
+  const OutputClamp relu{0.0f, std::numeric_limits<float>::infinity()};
+  SgemmPackedB(false, 2, p.a.data(), p.s.lda, pb, 1.0f, 0.0f, c.data(), p.s.ldc, pool, &relu);
+  for (int64_t j = 0; j < p.s.n; ++j) {
+    CHECK(std::isnan(c[static_cast<size_t>(j)]));
+    CHECK(c[static_cast<size_t>(p.s.ldc + j)] >= 0.0f);  // row 1: finite, clamped at 0
   }
 }
 
