@@ -138,7 +138,11 @@ void MacroKernel(const Job& job, int64_t i0, int64_t j0, int64_t mb, int64_t nb,
         ks.kernel(kb, a_panel, b_panel, bp.ld, bp.padded, tile, ks.nr, rows, cols, raw);
         st.bias = store.bias ? store.bias + cj : nullptr;
         st.col_bias = store.col_bias ? store.col_bias + ci : nullptr;
-        StoreTransposed(tile, ks.nr, rows, cols, job.c + cj * job.ldc + ci, job.ldc, st);
+        if (ks.store_transposed != nullptr) {
+          ks.store_transposed(tile, ks.nr, rows, cols, job.c + cj * job.ldc + ci, job.ldc, st);
+        } else {
+          StoreTransposed(tile, ks.nr, rows, cols, job.c + cj * job.ldc + ci, job.ldc, st);
+        }
       }
     }
   }

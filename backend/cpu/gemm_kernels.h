@@ -52,6 +52,12 @@ using PackedRowsFn = void (*)(int64_t m, int64_t k, const float* a, int64_t a_ro
 // The most rows a PackedRowsFn takes.
 constexpr int64_t kPackedRowsMax = 8;
 
+// The store of a tile computed for C^T = B^T A^T: C(j, i) = alpha * t(i, j) + beta * C(j, i) + bias[j]
+// (+ col_bias[i]), clamped, from the tile t[rows x cols] (row stride ldt) into C^T at c; each of C's rows takes
+// a run of `rows` consecutive values.
+using StoreTransposedFn = void (*)(const float* t, int64_t ldt, int rows, int cols, float* c, int64_t ldc,
+                                   const TileStore& st);
+
 // The register tile of every level fits in this many floats (the driver keeps one on the stack).
 constexpr int kMaxTileFloats = 1024;
 
@@ -67,6 +73,7 @@ struct KernelSet {
   PackBFn pack_b;
   DotRowsFn dot_rows;
   PackedRowsFn packed_rows;  // nullptr where the level has none (the blocked path then serves few rows too)
+  StoreTransposedFn store_transposed;  // nullptr: the driver's scalar loop
 };
 
 // nullptr where the level is not compiled in (non-x86 builds); whether the CPU runs it is the caller's check.

@@ -140,7 +140,8 @@ void Kernel(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded
 
 const KernelSet* Avx2KernelSet() {
   static const KernelSet set{"avx2", kMr, kNr, /*vec=*/8, /*kc=*/256, /*mc=*/kMr * 16, /*nc=*/kNr * 32,
-                             Kernel, PackA, PackB, DotRows, /*packed_rows=*/nullptr};
+                             Kernel, PackA, PackB, DotRows, /*packed_rows=*/nullptr,
+                             /*store_transposed=*/nullptr};
   return &set;
 }
 

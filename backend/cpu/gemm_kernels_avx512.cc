@@ -208,6 +208,64 @@ void PackedRows(int64_t m, int64_t k, const float* a, int64_t a_row, int64_t a_k
   kByRows[m - 1](k, a, a_row, a_k, packed_b, kblock, n, p0, p1, c, ldc, st);
 }
 
+// r[0..15] becomes its transpose: lane l of r[i] ends in lane i of r[l].
+EDGEAI_TARGET_AVX512 inline void Transpose16x16(__m512 r[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // Each 128-bit block b of r[4i + c] then holds column 4b + c of rows 4i..4i+3.
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
+    const __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
+    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+  }
+  // A 4 x 4 transpose of 128-bit blocks for each c.
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; ++c) {
+    const __m512 u0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44);
+    const __m512 u1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
+    const __m512 u2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44);
+    const __m512 u3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
+    t[c] = _mm512_shuffle_f32x4(u0, u2, 0x88);
+    t[4 + c] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
+    t[8 + c] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+    t[12 + c] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
+// StoreTransposedFn for tiles of at most 16 rows: each 16 x 16 block is transposed in registers, so that every
+// row of C is stored as one masked vector.
+EDGEAI_TARGET_AVX512 void StoreTransposed(const float* t, int64_t ldt, int rows, int cols, float* c, int64_t ldc,
+                                          const TileStore& st) {
+  const __mmask16 mask = static_cast<__mmask16>((1u << rows) - 1);
+  const __m512 col_bias = st.col_bias != nullptr ? _mm512_maskz_loadu_ps(mask, st.col_bias) : _mm512_setzero_ps();
+  for (int j0 = 0; j0 < cols; j0 += 16) {
+    __m512 r[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_loadu_ps(t + i * ldt + j0) : _mm512_setzero_ps();
+    Transpose16x16(r);
+    const int n = std::min(16, cols - j0);
+    for (int j = 0; j < n; ++j) {
+      float* cr = c + (j0 + j) * ldc;
+      __m512 v = st.alpha == 1.0f ? r[j] : _mm512_mul_ps(r[j], _mm512_set1_ps(st.alpha));
+      if (st.beta != 0.0f) v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, cr), _mm512_set1_ps(st.beta), v);
+      if (st.bias != nullptr) v = _mm512_add_ps(v, _mm512_set1_ps(st.bias[j0 + j]));
+      if (st.col_bias != nullptr) v = _mm512_add_ps(v, col_bias);
+      if (st.clamp) v = _mm512_min_ps(_mm512_set1_ps(st.hi), _mm512_max_ps(_mm512_set1_ps(st.lo), v));
+      _mm512_mask_storeu_ps(cr, mask, v);
+    }
+  }
+}
+
 template <int MR, int NV>
 struct Tiles {
   static_assert(MR * NV * 16 <= kMaxTileFloats);
@@ -227,7 +285,8 @@ struct Tiles {
 
   static const KernelSet* Set(int64_t kc, int64_t mc_panels, int64_t nc_panels) {
     static const KernelSet set{"avx512", MR, NV * 16, 16, kc, MR * mc_panels, NV * 16 * nc_panels,
-                               Kernel, PackA<MR>, PackB<NV * 16>, DotRows, NV == 2 ? PackedRows : nullptr};
+                               Kernel, PackA<MR>, PackB<NV * 16>, DotRows, NV == 2 ? PackedRows : nullptr,
+                               MR <= 16 ? StoreTransposed : nullptr};
     return &set;
   }
 };

@@ -96,7 +96,8 @@ void Kernel(int64_t kb, const float* a, const float* b, int64_t ldb, bool padded
 
 const KernelSet* PortableKernelSet() {
   static const KernelSet set{"portable", kMr, kNr, /*vec=*/kNr, /*kc=*/256, /*mc=*/kMr * 32, /*nc=*/kNr * 32,
-                             Kernel, PackA, PackB, DotRows, /*packed_rows=*/nullptr};
+                             Kernel, PackA, PackB, DotRows, /*packed_rows=*/nullptr,
+                             /*store_transposed=*/nullptr};
   return &set;
 }
 
