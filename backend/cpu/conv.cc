@@ -1,7 +1,9 @@
 // Conv (ONNX opsets 1..): N-D convolution with groups, padding, auto_pad, strides and dilations.
 //
-// Four compute paths, chosen per call from the concrete geometry:
+// Five compute paths, chosen per call from the concrete geometry:
 //   - depthwise (one input channel per group, 1-D/2-D): a direct sliding window, in conv_depthwise.cc;
+//   - small-channel direct (float32, one group, <= 4 input channels, AVX-512: an image network's RGB stem):
+//     vectors along the output row, 16 output channels at a time, in conv_direct_avx.cc;
 //   - pointwise (all kernel dims 1, stride 1, no padding): the input already is the im2col matrix, so one GEMM
 //     per image and group;
 //   - Winograd (float32 3x3, stride 1, one group, constant weights, where conv_winograd.cc's rule says it
@@ -11,6 +13,7 @@
 //     fills a thread-local im2col buffer first.
 // 1-D convolution runs as 2-D over a height of 1, so it gets the same paths.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <type_traits>
@@ -18,6 +21,7 @@
 
 #include "backend/cpu/activation.h"
 #include "backend/cpu/conv_depthwise.h"
+#include "backend/cpu/conv_direct.h"
 #include "backend/cpu/conv_geometry.h"
 #include "backend/cpu/conv_winograd.h"
 #include "backend/cpu/cpu_ops.h"
@@ -348,6 +352,15 @@ void ConvItem(const ConvCallGeometry& p, const T* x, const T* w, const SgemmPack
   ActivateBlock(yg, mpg * p.out_size, act, pool);
 }
 
+// EDGEAI_DIRECT_CONV=0 sends small-channel convolutions back to the GEMM (for A/B measurements).
+bool DirectDisabled() {
+  static const bool disabled = [] {
+    const char* v = std::getenv("EDGEAI_DIRECT_CONV");
+    return v != nullptr && std::string(v) == "0";
+  }();
+  return disabled;
+}
+
 // Whether the Winograd weights (packed from this W) serve this call and pay for it.
 bool UseWinograd(const ConvCallGeometry& p, const WinogradConv3x3* winograd) {
   return winograd != nullptr && p.in_channels == winograd->in_channels() &&
@@ -364,6 +377,12 @@ void RunConv(const ConvCallGeometry& p, const T* x, const T* w, const SgemmPacke
     return;
   }
   if constexpr (std::is_same_v<T, float>) {
+    if (conv_internal::DirectSmallChannelsSuits(p) && !DirectDisabled()) {
+      const OutputClamp clamp{act.clamp_lo(), act.clamp_hi()};
+      conv_internal::DirectSmallChannelsConv(p, x, w, bias, act.IsClamp() ? &clamp : nullptr, y, pool);
+      if (!act.IsClamp()) ActivateBlock(y, p.batch * p.out_channels * p.out_size, act, pool);
+      return;
+    }
     if (UseWinograd(p, winograd)) {
       winograd->Run(p, x, bias, act, y, pool);
       return;

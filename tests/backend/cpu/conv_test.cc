@@ -189,9 +189,30 @@ TEST_CASE("Conv stride-2 im2col rows match the reference on every ISA level", "[
     INFO("isa " << cpu::SgemmIsaName(isa));
     for (int64_t width = 1; width <= 70; width += (width < 40 ? 1 : 7)) {
       INFO("width " << width);
-      CheckConv({{1, 3, 5, width}, {4, 3, 3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}, true});
-      if (width >= 3) CheckConv({{1, 2, 6, width}, {3, 2, 3, 3}, 1, {2, 2}, {}, {0, 0, 0, 0}, false});
+      // Five input channels: up to four take the small-channel direct path on AVX-512 (tested below).
+      CheckConv({{1, 5, 5, width}, {4, 5, 3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}, true});
+      if (width >= 3) CheckConv({{1, 6, 6, width}, {3, 6, 3, 3}, 1, {2, 2}, {}, {0, 0, 0, 0}, false});
       CheckConv({{1, 2, 7, width}, {3, 2, 1, 1}, 1, {2, 2}, {}, {}, true});
+    }
+  }
+  cpu::ResetSgemmIsa();
+}
+
+// Convolutions over at most four input channels (an RGB stem) run a direct AVX-512 kernel: 16 output channels
+// per pass, vectors along the output row, stride 1 and 2 from plain or masked loads, other strides gathered.
+// Widths cross the 16- and 32-column vector boundaries with every kind of border.
+TEST_CASE("Conv with few input channels matches the reference on every ISA level", "[cpu][conv]") {
+  for (cpu::SgemmIsa isa : {cpu::SgemmIsa::kPortable, cpu::SgemmIsa::kAvx2, cpu::SgemmIsa::kAvx512}) {
+    if (!cpu::ForceSgemmIsa(isa)) continue;
+    INFO("isa " << cpu::SgemmIsaName(isa));
+    for (int64_t width : {1, 4, 15, 16, 17, 31, 33, 47, 70}) {
+      INFO("width " << width);
+      CheckConv({{2, 3, 9, width}, {17, 3, 3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}, true});   // MobileNet's stem
+      CheckConv({{1, 3, 8, width}, {33, 3, 3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}, false});  // stride 1
+      CheckConv({{1, 1, 6, width + 2}, {5, 1, 3, 3}, 1, {2, 2}, {}, {0, 0, 0, 0}, true});  // SqueezeNet-like
+      CheckConv({{1, 4, 12, width + 6}, {16, 4, 7, 7}, 1, {2, 2}, {}, {3, 3, 3, 3}, true});  // ResNet's stem
+      CheckConv({{1, 2, 7, width}, {7, 2, 1, 3}, 1, {1, 3}, {}, {0, 2, 1, 1}, true});    // stride 3: gathered
+      CheckConv({{1, 3, 9, width + 4}, {16, 3, 5, 3}, 1, {3, 2}, {}, {2, 0, 1, 3}, true});  // asymmetric pads
     }
   }
   cpu::ResetSgemmIsa();

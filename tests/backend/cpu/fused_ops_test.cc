@@ -91,13 +91,14 @@ Tensor Activate(const ActCase& act, const Tensor& x) {
 
 TEST_CASE("FusedConv equals Conv followed by the activation", "[cpu][fused_ops]") {
   // The activation is applied by each of Conv's paths as it stores: im2col GEMM, pointwise GEMM (K split into
-  // several blocks), depthwise planes.
+  // several blocks), depthwise planes, the small-channel direct kernel (at most 4 input channels).
   struct ConvCase {
     const char* what;
     Shape x, w;
     int64_t group, pad;
   };
-  const ConvCase cases[] = {{"3x3 im2col", Shape{2, 3, 6, 6}, Shape{4, 3, 3, 3}, 1, 1},
+  const ConvCase cases[] = {{"3x3 im2col", Shape{2, 5, 6, 6}, Shape{4, 5, 3, 3}, 1, 1},
+                            {"3x3 small-channel direct", Shape{2, 3, 6, 20}, Shape{18, 3, 3, 3}, 1, 1},
                             {"1x1 pointwise", Shape{1, 300, 5, 7}, Shape{20, 300, 1, 1}, 1, 0},
                             {"3x3 depthwise", Shape{2, 8, 9, 9}, Shape{8, 1, 3, 3}, 8, 1}};
   for (const ConvCase& c : cases) {
