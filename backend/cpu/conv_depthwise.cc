@@ -8,6 +8,8 @@
 //     conv_depthwise_avx.cc over the columns whose taps all lie inside the input and scalar border columns;
 //   - other windows run tap by tap over each output row.
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <type_traits>
 
 #include "backend/cpu/conv_depthwise.h"
@@ -213,11 +215,51 @@ void DirectDepthwisePlanes(const ConvCallGeometry& p, const float* x, const floa
 #endif
 }
 
+// Whether this call runs through the channel-blocked kernel (conv_depthwise.h): small planes, a depth
+// multiplier of 1, an AVX-512 CPU. EDGEAI_DEPTHWISE_BLOCKED=0 turns it off for A/B runs.
+bool UseBlockedDepthwise(const ConvCallGeometry& p, conv_internal::DepthwiseBlockGeometry* g) {
+#if defined(__x86_64__)
+  static const bool disabled = [] {
+    const char* v = std::getenv("EDGEAI_DEPTHWISE_BLOCKED");
+    return v != nullptr && std::string(v) == "0";
+  }();
+  return !disabled && ActiveSgemmIsa() == SgemmIsa::kAvx512 && conv_internal::MakeDepthwiseBlockGeometry(p, g);
+#else
+  (void)p, (void)g;
+  return false;
+#endif
+}
+
+// Blocks of 16 channels of every image through the channel-blocked kernel; activations other than a clamp
+// follow each block's planes.
+void BlockedDepthwise(const ConvCallGeometry& p, const conv_internal::DepthwiseBlockGeometry& g, const float* x,
+                      const float* w, const float* bias, const Activation& act, float* y, const ThreadPool& pool) {
+  const int64_t blocks = (p.out_channels + 15) / 16;
+  pool.ParallelFor(p.batch * blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t img = i / blocks, c0 = i % blocks * 16;
+      const int n = static_cast<int>(std::min<int64_t>(16, p.out_channels - c0));
+      float* yb = y + (img * p.out_channels + c0) * p.out_size;
+      conv_internal::Depthwise3x3BlockAvx512(g, x + (img * p.in_channels + c0) * p.in_size, w + c0 * 9,
+                                             bias != nullptr ? bias + c0 : nullptr, n, act.IsClamp(),
+                                             act.clamp_lo(), act.clamp_hi(), yb);
+      if (!act.IsClamp()) ApplyActivation(yb, n * p.out_size, act);
+    }
+  });
+}
+
 }  // namespace
 
 template <typename T>
 void DepthwiseConv(const ConvCallGeometry& p, const T* x, const T* w, const T* bias, T* y, const Activation& act,
                    const ThreadPool& pool) {
+  if constexpr (std::is_same_v<T, float>) {
+    conv_internal::DepthwiseBlockGeometry g;
+    if (UseBlockedDepthwise(p, &g)) {
+      BlockedDepthwise(p, g, x, w, bias, act, y, pool);
+      return;
+    }
+  }
   const int64_t planes = p.batch * p.out_channels;
   const int64_t work = std::max<int64_t>(1, p.out_size * p.kernel_size);
   const int64_t grain = std::max<int64_t>(1, 32768 / work);

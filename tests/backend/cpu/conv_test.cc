@@ -175,6 +175,14 @@ TEST_CASE("Conv 3x3 depthwise matches the reference on every ISA level", "[cpu][
         CheckConv({{1, 1, 4, width}, {1, 1, 3, 3}, 1, {stride, stride}, {}, {3, 3, 3, 3}, true});
       }
     }
+    // Output planes of at most 64 take the channel-blocked kernel on AVX-512: 16 channels per block, the last
+    // block partial, stride 1 and 2, "same" and TF-style pads, planes from 1x1 to 8x8 outputs.
+    for (int64_t side : {1, 3, 7, 8, 13, 14, 15}) {
+      INFO("side " << side);
+      CheckConv({{2, 40, side, side}, {40, 1, 3, 3}, 40, {1, 1}, {}, {1, 1, 1, 1}, true});
+      CheckConv({{1, 33, side, side + 1}, {33, 1, 3, 3}, 33, {2, 2}, {}, {1, 1, 1, 1}, true});
+      if (side >= 2) CheckConv({{1, 17, side, side}, {17, 1, 3, 3}, 17, {2, 2}, {}, {0, 0, 1, 1}, false});
+    }
     // A plane too large for the padded copy takes the row path.
     CheckConv({{1, 2, 260, 260}, {2, 1, 3, 3}, 2, {}, {}, {1, 1, 1, 1}, true});
   }

@@ -91,7 +91,8 @@ Tensor Activate(const ActCase& act, const Tensor& x) {
 
 TEST_CASE("FusedConv equals Conv followed by the activation", "[cpu][fused_ops]") {
   // The activation is applied by each of Conv's paths as it stores: im2col GEMM, pointwise GEMM (K split into
-  // several blocks), depthwise planes, the small-channel direct kernel (at most 4 input channels).
+  // several blocks), depthwise planes (and 16-channel blocks of small planes), the small-channel direct kernel (at most 4
+  // input channels).
   struct ConvCase {
     const char* what;
     Shape x, w;
@@ -100,7 +101,8 @@ TEST_CASE("FusedConv equals Conv followed by the activation", "[cpu][fused_ops]"
   const ConvCase cases[] = {{"3x3 im2col", Shape{2, 5, 6, 6}, Shape{4, 5, 3, 3}, 1, 1},
                             {"3x3 small-channel direct", Shape{2, 3, 6, 20}, Shape{18, 3, 3, 3}, 1, 1},
                             {"1x1 pointwise", Shape{1, 300, 5, 7}, Shape{20, 300, 1, 1}, 1, 0},
-                            {"3x3 depthwise", Shape{2, 8, 9, 9}, Shape{8, 1, 3, 3}, 8, 1}};
+                            {"3x3 depthwise", Shape{2, 8, 9, 9}, Shape{8, 1, 3, 3}, 8, 1},
+                            {"3x3 depthwise, channel-blocked", Shape{2, 20, 7, 7}, Shape{20, 1, 3, 3}, 20, 1}};
   for (const ConvCase& c : cases) {
     Tensor x = Random(c.x, 1), w = Random(c.w, 2), b = Random(Shape{c.w[0]}, 3);
     SingleOp conv{"Conv", 13};
