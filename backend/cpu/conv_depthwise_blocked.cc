@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "backend/cpu/avx512_transpose.h"
 #include "backend/cpu/conv_depthwise.h"
 
 #if defined(__x86_64__)
@@ -17,39 +18,6 @@
 
 namespace edgeai::cpu::conv_internal {
 namespace {
-
-// r[0..15] becomes its transpose: lane l of r[i] ends in lane i of r[l]. Each stage works in place on groups
-// of 2 or 4 vectors, so that no more than 20 registers are live (a copy per stage spills to the stack).
-EDGEAI_TARGET_AVX512 inline void Transpose16(__m512 r[16]) {
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) {
-    const __m512 a = r[2 * i], b = r[2 * i + 1];
-    r[2 * i] = _mm512_unpacklo_ps(a, b);
-    r[2 * i + 1] = _mm512_unpackhi_ps(a, b);
-  }
-  // Each 128-bit block b of r[4i + c] then holds column 4b + c of rows 4i..4i+3.
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    const __m512d t0 = _mm512_castps_pd(r[4 * i]), t1 = _mm512_castps_pd(r[4 * i + 1]);
-    const __m512d t2 = _mm512_castps_pd(r[4 * i + 2]), t3 = _mm512_castps_pd(r[4 * i + 3]);
-    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
-    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
-    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
-    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
-  }
-  // A 4 x 4 transpose of 128-bit blocks over r[c], r[4 + c], r[8 + c], r[12 + c].
-#pragma GCC unroll 4
-  for (int c = 0; c < 4; ++c) {
-    const __m512 u0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44);
-    const __m512 u1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
-    const __m512 u2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44);
-    const __m512 u3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
-    r[c] = _mm512_shuffle_f32x4(u0, u2, 0x88);
-    r[4 + c] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
-    r[8 + c] = _mm512_shuffle_f32x4(u1, u3, 0x88);
-    r[12 + c] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
-  }
-}
 
 EDGEAI_TARGET_AVX512 inline __mmask16 FirstLanes(int64_t n) {
   n = std::clamp<int64_t>(n, 0, 16);
@@ -103,7 +71,7 @@ EDGEAI_TARGET_AVX512 void Depthwise3x3BlockAvx512(const DepthwiseBlockGeometry& 
     __m512 v[16];
 #pragma GCC unroll 16
     for (int ch = 0; ch < 16; ++ch) v[ch] = ch < n ? _mm512_maskz_loadu_ps(m, x + ch * in_size + q0) : zero;
-    Transpose16(v);
+    Transpose16x16(v);
     const int64_t count = std::min<int64_t>(16, flat - q0);
     for (int64_t j = 0; j < count; ++j) {
       if (ix < cols_used) _mm512_store_ps(scratch + ((r_lo + iy) * sw + c_lo + ix) * 16, v[j]);
@@ -146,7 +114,7 @@ EDGEAI_TARGET_AVX512 void Depthwise3x3BlockAvx512(const DepthwiseBlockGeometry& 
     __m512 v[16];
 #pragma GCC unroll 16
     for (int j = 0; j < 16; ++j) v[j] = j < count ? _mm512_load_ps(out + (q0 + j) * 16) : zero;
-    Transpose16(v);
+    Transpose16x16(v);
     const __mmask16 m = FirstLanes(count);
     for (int ch = 0; ch < n; ++ch) _mm512_mask_storeu_ps(y + ch * out_size + q0, m, v[ch]);
   }

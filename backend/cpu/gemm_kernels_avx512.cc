@@ -14,6 +14,7 @@
 #include <array>
 #include <utility>
 
+#include "backend/cpu/avx512_transpose.h"
 #include "backend/cpu/gemm_pack.h"
 
 #define EDGEAI_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
@@ -206,40 +207,6 @@ void PackedRows(int64_t m, int64_t k, const float* a, int64_t a_row, int64_t a_k
                                                  PackedRowsOf<4>, PackedRowsOf<5>, PackedRowsOf<6>,
                                                  PackedRowsOf<7>, PackedRowsOf<8>};
   kByRows[m - 1](k, a, a_row, a_k, packed_b, kblock, n, p0, p1, c, ldc, st);
-}
-
-// r[0..15] becomes its transpose: lane l of r[i] ends in lane i of r[l].
-EDGEAI_TARGET_AVX512 inline void Transpose16x16(__m512 r[16]) {
-  __m512 t[16];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  // Each 128-bit block b of r[4i + c] then holds column 4b + c of rows 4i..4i+3.
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    const __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
-    const __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
-    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
-    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
-    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
-    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
-  }
-  // A 4 x 4 transpose of 128-bit blocks for each c.
-#pragma GCC unroll 4
-  for (int c = 0; c < 4; ++c) {
-    const __m512 u0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44);
-    const __m512 u1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
-    const __m512 u2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44);
-    const __m512 u3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
-    t[c] = _mm512_shuffle_f32x4(u0, u2, 0x88);
-    t[4 + c] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
-    t[8 + c] = _mm512_shuffle_f32x4(u1, u3, 0x88);
-    t[12 + c] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
-  }
-#pragma GCC unroll 16
-  for (int i = 0; i < 16; ++i) r[i] = t[i];
 }
 
 // StoreTransposedFn for tiles of at most 16 rows: each 16 x 16 block is transposed in registers, so that every
