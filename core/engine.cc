@@ -121,6 +121,7 @@ std::string EdgeAIEngine::Impl::Optimize(OptLevel level, Graph* graph) {
   if (level == OptLevel::kNone) return "";
   Graph original = *graph;
   PassContext pass_context(CpuOpRegistry(), pool);
+  pass_context.blocked_layout = cpu::BlockedLayoutPays();
   Status status = PassManager(level).Run(*graph, pass_context);
   if (status.ok()) return "";
   *graph = std::move(original);

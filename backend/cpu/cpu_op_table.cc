@@ -23,7 +23,7 @@ OpRegistry BuildCpuRegistry() {
       cpu::RegisterFusedOps,  // after RegisterNormalizationOps: reads LayerNormalization-17
       cpu::RegisterScatterOps, cpu::RegisterSignalOps, cpu::RegisterTfIdfOps,
       cpu::RegisterQuantizeOps, cpu::RegisterQuantizedLinearOps, cpu::RegisterConvTransposeOps,
-      cpu::RegisterEinsumOps,
+      cpu::RegisterEinsumOps,      cpu::RegisterBlockedLayoutOps,
   };
   for (RegisterFn family : families) {
     Status status = family(registry);

@@ -28,6 +28,10 @@ Status RegisterElementwiseOps(OpRegistry& registry);    // elementwise.cc: Add, 
 Status RegisterElementwiseUnaryOps(OpRegistry& registry);     // elementwise_unary.cc: Relu..Erf, Clip
 Status RegisterElementwiseVariadicOps(OpRegistry& registry);  // elementwise_variadic.cc: Max, Min, Sum, Mean,
                                                               //   Where, PRelu
+Status RegisterBlockedLayoutOps(OpRegistry& registry);  // blocked_layout_ops.cc: com.edgeai ReorderToBlocked,
+                                                        //   ReorderFromBlocked, BlockedConv
+// Whether the blocked layout pass should run: its kernels are AVX-512 (EDGEAI_BLOCKED_LAYOUT=0 turns it off).
+bool BlockedLayoutPays();
 Status RegisterCastOps(OpRegistry& registry);           // cast.cc: Cast, Identity, Dropout
 Status RegisterNormalizationOps(OpRegistry& registry);  // normalization.cc: Softmax, LayerNormalization, BatchNorm
 Status RegisterReduceOps(OpRegistry& registry);         // reduce.cc: ReduceMean

@@ -34,6 +34,9 @@ struct PassContext {
   const ThreadPool& pool;
   // Constant folding leaves a node alone when its outputs would take more bytes than this.
   int64_t max_folded_bytes = int64_t{64} << 20;
+  // Whether the backend's channel-blocked kernels pay here (blocked_layout.cc); the engine sets it from the
+  // CPU (cpu::BlockedLayoutPays: AVX-512).
+  bool blocked_layout = false;
 };
 
 class Pass {

@@ -33,6 +33,8 @@ PassManager::PassManager(OptLevel level) {
   all.push_back(MakeActivationFusionPass());
   all.push_back(MakeLayerNormFusionPass());
   all.push_back(MakeGeluFusionPass());
+  // After the fusions: blocked convolutions take their activation along.
+  all.push_back(MakeBlockedLayoutPass());
   all.push_back(MakeDeadCodeEliminationPass());
   for (auto& pass : all) {
     if (level != OptLevel::kNone && pass->level() <= level) passes_.push_back(std::move(pass));

@@ -18,5 +18,6 @@ std::unique_ptr<Pass> MakeMatMulAddFusionPass();      // matmul_add_fusion.cc: -
 std::unique_ptr<Pass> MakeActivationFusionPass();     // activation_fusion.cc: -> com.edgeai FusedConv/Gemm/MatMul
 std::unique_ptr<Pass> MakeLayerNormFusionPass();      // layer_norm_fusion.cc: -> com.edgeai LayerNormalization
 std::unique_ptr<Pass> MakeGeluFusionPass();           // gelu_fusion.cc: -> com.edgeai Gelu
+std::unique_ptr<Pass> MakeBlockedLayoutPass();        // blocked_layout.cc: -> com.edgeai BlockedConv (AVX-512)
 
 }  // namespace edgeai
