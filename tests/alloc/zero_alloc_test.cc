@@ -8,6 +8,7 @@
 #include <random>
 
 #include "edgeai/engine.h"
+#include "tests/graph/passes/blocked_model.h"
 
 extern "C" {
 void* __libc_malloc(size_t size);
@@ -58,12 +59,14 @@ using namespace edgeai;
 
 namespace {
 
-// Symbolic (batch) dims take `batch`.
-long CountAllocationsOfWarmRuns(const std::string& model, int threads, int64_t batch = 1) {
+// Symbolic (batch) dims take `batch`. `model` names a file of tests/data, or holds the model's bytes when
+// `from_bytes`.
+long CountAllocationsOfWarmRuns(const std::string& model, int threads, int64_t batch = 1, bool from_bytes = false) {
   EngineOptions options;
   options.threads = threads;
   EdgeAIEngine engine(options);
-  Status loaded = engine.LoadModel(std::string(EDGEAI_TEST_DATA_DIR) + "/" + model + ".onnx");
+  Status loaded = from_bytes ? engine.LoadModelFromBytes(model)
+                             : engine.LoadModel(std::string(EDGEAI_TEST_DATA_DIR) + "/" + model + ".onnx");
   INFO(loaded.ToString());
   REQUIRE(loaded.ok());
   std::mt19937 rng(1);
@@ -106,6 +109,17 @@ TEST_CASE("warm runs of the recurrent and MLP models allocate nothing, at batch 
         INFO(model << " threads " << threads << " batch " << batch);
         CHECK(CountAllocationsOfWarmRuns(model, threads, batch) == 0);
       }
+    }
+  }
+}
+
+// On AVX-512 CPUs this model runs in the channel-blocked layout (BlockedConv, reorders, blocked Adds).
+TEST_CASE("warm runs of a MobileNet-like model allocate nothing, at batch 1 and 8", "[alloc]") {
+  const std::string model = testing::InvertedResiduals(32, 14, 3);
+  for (int threads : {1, 2}) {
+    for (int64_t batch : {1, 8}) {
+      INFO("threads " << threads << " batch " << batch);
+      CHECK(CountAllocationsOfWarmRuns(model, threads, batch, /*from_bytes=*/true) == 0);
     }
   }
 }
