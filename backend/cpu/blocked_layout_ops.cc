@@ -229,7 +229,7 @@ class BlockedConvKernel final : public Kernel {
       Portable(g, x.data<float>(), bias, out, ctx.pool());
       if (fused != nullptr) ApplyActivation(out, y->NumElements(), act_);
     }
-    if (fused == nullptr) {
+    if (fused == nullptr && !act_.none()) {
       ctx.pool().ParallelFor(y->NumElements(), 1 << 14, [&](int64_t begin, int64_t end) {
         ApplyActivation(out + begin, end - begin, act_);
       });
