@@ -148,6 +148,16 @@ void MacroKernel(const Job& job, int64_t i0, int64_t j0, int64_t mb, int64_t nb,
   }
 }
 
+// The columns of B packed at a time. Where A has at most two panels (the 16-row 1x1 convolutions of SqueezeNet)
+// each packed block serves little arithmetic, and B's rows (an image's channel planes, far apart) are read in
+// short runs that the hardware prefetcher barely follows: the block takes as many columns as the packing buffer
+// holds at this K block, so that each row is read in longer runs.
+int64_t ColumnBlock(const Job& job, int64_t rows, int64_t kb) {
+  const KernelSet& ks = *job.ks;
+  if (rows > 2 * ks.mr || job.packed_b != nullptr || job.direct_b || kb <= 0) return ks.nc;
+  return std::max(ks.nc, (LargestBBlock(ks) / kb - 16) / ks.nr * ks.nr);
+}
+
 // C rows [m0, m1) x columns [n0, n1); m0 and n0 are panel aligned. The operand packed here is packed once per
 // K block and tile, the other (when not prepacked) once per block of the first.
 void RunTile(const Job& job, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
@@ -177,8 +187,9 @@ void RunTile(const Job& job, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
       continue;
     }
     const int64_t mc = job.packed_a != nullptr ? m1 - m0 : ks.mc;
-    for (int64_t j0 = n0; j0 < n1; j0 += ks.nc) {
-      const int64_t nb = std::min(ks.nc, n1 - j0);
+    const int64_t nc = ColumnBlock(job, m1 - m0, kb);
+    for (int64_t j0 = n0; j0 < n1; j0 += nc) {
+      const int64_t nb = std::min(nc, n1 - j0);
       const BBlock bp = BlockB(job, j0, nb, k0, kb);
       for (int64_t i0 = m0; i0 < m1; i0 += mc) {
         const int64_t mb = std::min(mc, m1 - i0);
