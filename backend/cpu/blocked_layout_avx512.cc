@@ -14,17 +14,12 @@
 #include <array>
 #include <utility>
 
-#include "backend/cpu/avx512_transpose.h"
+#include "backend/cpu/avx512_util.h"
 
 #define EDGEAI_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
 
 namespace edgeai::cpu::blocked {
 namespace {
-
-EDGEAI_TARGET_AVX512 inline __mmask16 FirstLanes(int64_t n) {
-  n = std::clamp<int64_t>(n, 0, 16);
-  return static_cast<__mmask16>((1u << n) - 1u);
-}
 
 EDGEAI_TARGET_AVX512 inline __m512 Clamp(__m512 v, const OutputClamp* clamp) {
   // max/min return their second operand when either is NaN: a NaN result stays NaN.
@@ -147,7 +142,7 @@ EDGEAI_TARGET_AVX512 void DepthwiseRow(const ConvGeometry& g, const float* x, co
 // Channel block i (16 planes of `pixels`) to blocked, or back.
 EDGEAI_TARGET_AVX512 void ToBlockedBlock(const float* src, int64_t pixels, float* dst) {
   for (int64_t p0 = 0; p0 < pixels; p0 += kBlock) {
-    const __mmask16 m = FirstLanes(pixels - p0);
+    const __mmask16 m = FirstLanes16(pixels - p0);
     __m512 v[16];
 #pragma GCC unroll 16
     for (int c = 0; c < 16; ++c) v[c] = _mm512_maskz_loadu_ps(m, src + c * pixels + p0);
@@ -164,7 +159,7 @@ EDGEAI_TARGET_AVX512 void FromBlockedBlock(const float* src, int64_t pixels, flo
 #pragma GCC unroll 16
     for (int j = 0; j < 16; ++j) v[j] = j < count ? _mm512_loadu_ps(src + (p0 + j) * kBlock) : _mm512_setzero_ps();
     Transpose16x16(v);
-    const __mmask16 m = FirstLanes(count);
+    const __mmask16 m = FirstLanes16(count);
 #pragma GCC unroll 16
     for (int c = 0; c < 16; ++c) _mm512_mask_storeu_ps(dst + c * pixels + p0, m, v[c]);
   }

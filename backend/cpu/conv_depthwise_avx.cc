@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "backend/cpu/avx512_util.h"
 #include "backend/cpu/conv_depthwise.h"
 
 #define EDGEAI_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
@@ -31,11 +32,6 @@ struct Depthwise3x3Row {
   int64_t stride, off;
 };
 
-inline EDGEAI_TARGET_AVX512 __mmask16 FirstLanes512(int64_t n) {
-  n = std::max<int64_t>(0, std::min<int64_t>(16, n));
-  return static_cast<__mmask16>((1u << n) - 1u);
-}
-
 // Stride 1: three shifted loads of 16 columns.
 inline EDGEAI_TARGET_AVX512 __m512 Row512S1(const float* x, __mmask16 m, __m512 w0, __m512 w1, __m512 w2,
                                             __m512 acc) {
@@ -49,10 +45,10 @@ inline EDGEAI_TARGET_AVX512 __m512 Row512S2(const float* x, int64_t n, __m512 w0
                                             __m512 acc) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-  const __m512 a = _mm512_maskz_loadu_ps(FirstLanes512(2 * n), x);
-  const __m512 b = _mm512_maskz_loadu_ps(FirstLanes512(2 * n - 16), x + 16);
-  const __m512 c = _mm512_maskz_loadu_ps(FirstLanes512(2 * n - 1), x + 2);
-  const __m512 d = _mm512_maskz_loadu_ps(FirstLanes512(2 * n - 17), x + 18);
+  const __m512 a = _mm512_maskz_loadu_ps(FirstLanes16(2 * n), x);
+  const __m512 b = _mm512_maskz_loadu_ps(FirstLanes16(2 * n - 16), x + 16);
+  const __m512 c = _mm512_maskz_loadu_ps(FirstLanes16(2 * n - 1), x + 2);
+  const __m512 d = _mm512_maskz_loadu_ps(FirstLanes16(2 * n - 17), x + 18);
   acc = _mm512_fmadd_ps(w0, _mm512_permutex2var_ps(a, even, b), acc);
   acc = _mm512_fmadd_ps(w1, _mm512_permutex2var_ps(a, odd, b), acc);
   return _mm512_fmadd_ps(w2, _mm512_permutex2var_ps(c, even, d), acc);
@@ -65,7 +61,7 @@ EDGEAI_TARGET_AVX512 void Row512(const Depthwise3x3Row& r, int64_t lo, int64_t h
   const __m512 bias = _mm512_set1_ps(r.bias);
   for (int64_t o = lo; o < hi; o += 16) {
     const int64_t n = std::min<int64_t>(16, hi - o);
-    const __mmask16 m = FirstLanes512(n);
+    const __mmask16 m = FirstLanes16(n);
     // One accumulator per kernel row keeps the dependency chains short.
     __m512 acc[3] = {bias, _mm512_setzero_ps(), _mm512_setzero_ps()};
     for (int k = 0; k < 3; ++k) {
@@ -227,7 +223,7 @@ EDGEAI_TARGET_AVX512 void DirectPlane512(const Depthwise3x3Plane& p) {
           r0 = _mm512_min_ps(hi, _mm512_max_ps(lo, r0));
           r1 = _mm512_min_ps(hi, _mm512_max_ps(lo, r1));
         }
-        const __mmask16 store = FirstLanes512(p.out_w - c * 16);
+        const __mmask16 store = FirstLanes16(p.out_w - c * 16);
         _mm512_mask_storeu_ps(orow + c * 16, store, r0);
         _mm512_mask_storeu_ps(orow + p.out_w + c * 16, store, r1);
       }
@@ -252,7 +248,7 @@ EDGEAI_TARGET_AVX512 void DirectPlane512(const Depthwise3x3Plane& p) {
       __m512 r = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]);
       // max/min return their second operand when either is NaN: a NaN result stays NaN.
       if (p.clamp) r = _mm512_min_ps(hi, _mm512_max_ps(lo, r));
-      _mm512_mask_storeu_ps(orow + c * 16, FirstLanes512(p.out_w - c * 16), r);
+      _mm512_mask_storeu_ps(orow + c * 16, FirstLanes16(p.out_w - c * 16), r);
     }
   }
 }

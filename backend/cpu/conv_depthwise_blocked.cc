@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "backend/cpu/avx512_transpose.h"
+#include "backend/cpu/avx512_util.h"
 #include "backend/cpu/conv_depthwise.h"
 
 #if defined(__x86_64__)
@@ -18,11 +18,6 @@
 
 namespace edgeai::cpu::conv_internal {
 namespace {
-
-EDGEAI_TARGET_AVX512 inline __mmask16 FirstLanes(int64_t n) {
-  n = std::clamp<int64_t>(n, 0, 16);
-  return static_cast<__mmask16>((1u << n) - 1u);
-}
 
 }  // namespace
 
@@ -47,7 +42,7 @@ EDGEAI_TARGET_AVX512 void Depthwise3x3BlockAvx512(const DepthwiseBlockGeometry& 
   alignas(64) float scratch[kMaxBlockScratchPixels * 16];
   alignas(64) float out[kMaxBlockOutputs * 16];
   const int64_t in_size = g.in_h * g.in_w, out_size = g.out_h * g.out_w, sw = g.scratch_w;
-  const __mmask16 channels = FirstLanes(n);
+  const __mmask16 channels = FirstLanes16(n);
   // Scratch pixel (r, c) holds input (r - pad_top, c - pad_left), zero outside the input: the border first, then
   // the input plane, 16 pixels at a time in row-major order (rows narrower than 16 share a transpose), one vector
   // per channel transposed into one vector per pixel.
@@ -67,7 +62,7 @@ EDGEAI_TARGET_AVX512 void Depthwise3x3BlockAvx512(const DepthwiseBlockGeometry& 
   const int64_t flat = (rows_used - 1) * g.in_w + cols_used;  // pixels from (0, 0) to the last one used
   int64_t iy = 0, ix = 0;
   for (int64_t q0 = 0; q0 < flat; q0 += 16) {
-    const __mmask16 m = FirstLanes(flat - q0);
+    const __mmask16 m = FirstLanes16(flat - q0);
     __m512 v[16];
 #pragma GCC unroll 16
     for (int ch = 0; ch < 16; ++ch) v[ch] = ch < n ? _mm512_maskz_loadu_ps(m, x + ch * in_size + q0) : zero;
@@ -115,7 +110,7 @@ EDGEAI_TARGET_AVX512 void Depthwise3x3BlockAvx512(const DepthwiseBlockGeometry& 
 #pragma GCC unroll 16
     for (int j = 0; j < 16; ++j) v[j] = j < count ? _mm512_load_ps(out + (q0 + j) * 16) : zero;
     Transpose16x16(v);
-    const __mmask16 m = FirstLanes(count);
+    const __mmask16 m = FirstLanes16(count);
     for (int ch = 0; ch < n; ++ch) _mm512_mask_storeu_ps(y + ch * out_size + q0, m, v[ch]);
   }
 }

@@ -9,6 +9,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "backend/cpu/avx512_util.h"
+
 // GCC 12 flags the undefined pass-through operand inside _mm512_max_ps/_mm512_min_ps itself (a false positive).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -38,13 +40,6 @@ bool DirectSmallChannelsSuits(const ConvCallGeometry& p) {
 #if defined(__x86_64__)
 namespace {
 
-// Lanes [lo, hi) of 16, clipped to the vector.
-EDGEAI_TARGET_AVX512 inline __mmask16 LaneRange(int64_t lo, int64_t hi) {
-  lo = std::clamp<int64_t>(lo, 0, 16);
-  hi = std::clamp<int64_t>(hi, lo, 16);
-  return static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
-
 // The input vector of one tap: columns ix0 + l * stride of `row` for lanes l = 0..15, zero where a column falls
 // outside [0, w). The masks depend only on the column range, so the caller makes them once per kernel column.
 struct TapColumns {
@@ -59,8 +54,8 @@ EDGEAI_TARGET_AVX512 inline TapColumns MakeTapColumns(int64_t ix0, int64_t strid
   t.stride = stride;
   t.index = _mm512_setzero_si512();
   if (stride <= 2) {
-    t.lo = LaneRange(-ix0, w - ix0);
-    t.hi = LaneRange(-ix0 - 16, w - ix0 - 16);
+    t.lo = LaneRange16(-ix0, w - ix0);
+    t.hi = LaneRange16(-ix0 - 16, w - ix0 - 16);
     t.inside = ix0 >= 0 && ix0 + 16 * stride <= w;
     return t;
   }
@@ -68,7 +63,7 @@ EDGEAI_TARGET_AVX512 inline TapColumns MakeTapColumns(int64_t ix0, int64_t strid
   // Lane l reads column ix0 + l * stride: inside for l in [ceil(-ix0 / stride), ceil((w - ix0) / stride)).
   const int64_t first = ix0 >= 0 ? 0 : (-ix0 + stride - 1) / stride;
   const int64_t end = w - ix0 <= 0 ? 0 : (w - ix0 + stride - 1) / stride;
-  t.lo = LaneRange(first, end);
+  t.lo = LaneRange16(first, end);
   t.hi = 0;
   t.index = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                _mm512_set1_epi32(static_cast<int>(stride)));
@@ -134,7 +129,7 @@ EDGEAI_TARGET_AVX512 void DirectRowOf(const DirectRow& r) {
         for (int o = 0; o < N; ++o) acc[o] = _mm512_fmadd_ps(_mm512_set1_ps(wt[o]), v, acc[o]);
       }
     }
-    const __mmask16 store = LaneRange(0, ow - ox0);
+    const __mmask16 store = LaneRange16(0, ow - ox0);
 #pragma GCC unroll 16
     for (int o = 0; o < N; ++o) {
       __m512 v = acc[o];

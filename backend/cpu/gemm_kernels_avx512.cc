@@ -14,7 +14,7 @@
 #include <array>
 #include <utility>
 
-#include "backend/cpu/avx512_transpose.h"
+#include "backend/cpu/avx512_util.h"
 #include "backend/cpu/gemm_pack.h"
 
 #define EDGEAI_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))

@@ -1,12 +1,28 @@
-// A 16x16 float transpose in AVX-512 registers, shared by the kernels that change layouts on the fly (the
-// SGEMM's transposed tile store, the channel-blocked depthwise convolution, the blocked layout's reorders).
-// Include only from files compiled for AVX-512 through function target attributes; the function carries its own.
+// Small AVX-512 helpers shared by the kernel files: lane masks for partial vectors, and a 16x16 float transpose
+// for the kernels that change layouts on the fly (the SGEMM's transposed tile store, the channel-blocked
+// depthwise convolution, the blocked layout's reorders). Include only from files whose kernels are compiled for
+// AVX-512 through function target attributes; these functions carry their own.
 #pragma once
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include <algorithm>
+#include <cstdint>
+
 namespace edgeai::cpu {
+
+// Lanes [lo, hi) of a 16-float vector, clipped to the vector.
+__attribute__((target("avx512f"), always_inline)) inline __mmask16 LaneRange16(int64_t lo, int64_t hi) {
+  lo = std::clamp<int64_t>(lo, 0, 16);
+  hi = std::clamp<int64_t>(hi, lo, 16);
+  return static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+// The first n lanes (none for n <= 0, all for n >= 16).
+__attribute__((target("avx512f"), always_inline)) inline __mmask16 FirstLanes16(int64_t n) {
+  return LaneRange16(0, n);
+}
 
 // r[0..15] becomes its transpose: lane l of r[i] ends in lane i of r[l]. Each stage works in place on groups of
 // 2 or 4 vectors, so that no more than 20 registers are live (a copy per stage spills to the stack).
