@@ -104,6 +104,11 @@ ThreadPool::ThreadPool(int threads)
 
 ThreadPool::~ThreadPool() = default;
 
+const ThreadPool& ThreadPool::Serial() {
+  static const ThreadPool* const pool = new ThreadPool(1);
+  return *pool;
+}
+
 void ThreadPool::ParallelFor(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) const {
   if (n <= 0) return;
   if (grain < 1) grain = 1;

@@ -40,6 +40,11 @@ class ThreadPool {
 
   int threads() const { return threads_; }
 
+  // A shared one-thread pool: every ParallelFor on it runs inline. Work done inside one item of a parallel loop
+  // computes through it, so that it never waits on nested loops (a waiting thread could pick up another item and
+  // reuse its thread-local scratch). Never destroyed, so no exit-time teardown order with oneTBB.
+  static const ThreadPool& Serial();
+
   // Calls fn(begin, end) on disjoint chunks covering [0, n), each at least `grain` long (except the last),
   // possibly in parallel; returns when every chunk is done. Runs inline when n <= grain or threads() == 1.
   // The loop is isolated: a thread waiting in it runs only its chunks, so per-thread scratch held by the

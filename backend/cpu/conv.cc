@@ -154,13 +154,6 @@ void GemmT(const GemmShape& s, double alpha, const double* a, const double* b, d
   Dgemm(s, alpha, a, b, beta, c, pool);
 }
 
-// Work done inside one parallel item must not wait on nested parallel loops: a waiting thread may pick up
-// another item and reuse its thread-local scratch. Such items compute through this one-thread pool.
-const ThreadPool& SerialPool() {
-  static const ThreadPool pool(1);
-  return pool;
-}
-
 // One output row's share of an im2col row: d[o] for output columns o in [col, end), reading input row `src`
 // (null: the row is in the padding) at o * sw + off_w, valid for o in [lo, hi).
 template <typename T>
@@ -393,7 +386,7 @@ void RunConv(const ConvCallGeometry& p, const T* x, const T* w, const SgemmPacke
     if constexpr (std::is_same_v<T, float>) PrepareSgemmThreads(pool);
     // Enough independent (image, group) pairs to keep every thread busy: each runs serially.
     pool.ParallelFor(items, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) ConvItem(p, x, w, packed, bias, y, act, i, SerialPool());
+      for (int64_t i = begin; i < end; ++i) ConvItem(p, x, w, packed, bias, y, act, i, ThreadPool::Serial());
     });
   } else {
     for (int64_t i = 0; i < items; ++i) ConvItem(p, x, w, packed, bias, y, act, i, pool);

@@ -178,11 +178,6 @@ void GemmT(const GemmShape& s, const double* a, const double* b, double* c, cons
   Dgemm(s, 1.0, a, b, 0.0, c, pool);
 }
 
-const ThreadPool& SerialPool() {
-  static const ThreadPool pool(1);
-  return pool;
-}
-
 // Adds the column-matrix row of kernel offset `kidx` (one value per input position) into output plane y.
 template <typename T>
 void Col2ImRow(const T* src, const TransposeProblem& p, int64_t kidx, T* y) {
@@ -242,7 +237,7 @@ void TransposeItem(const TransposeProblem& p, const T* x, const T* w, const T* b
 template <typename T>
 void RunTranspose(const TransposeProblem& p, const T* x, const T* w, const T* bias, T* y, const ThreadPool& pool) {
   if (p.batch == 0 || p.out_channels == 0 || p.out_size == 0) return;
-  ForEachConvItem(p.batch * p.group, pool, SerialPool(), [&](int64_t item, const ThreadPool& item_pool) {
+  ForEachConvItem(p.batch * p.group, pool, ThreadPool::Serial(), [&](int64_t item, const ThreadPool& item_pool) {
     TransposeItem(p, x, w, bias, y, item, item_pool);
   });
 }

@@ -77,13 +77,6 @@ void TransformWeights(const float* w, int64_t k0, int64_t n, const double (*g_ro
   }
 }
 
-// Products inside a parallel item must not wait on nested parallel loops (a waiting thread could pick up
-// another item and reuse its scratch): they run on this one-thread pool.
-const ThreadPool& SerialPool() {
-  static const ThreadPool pool(1);
-  return pool;
-}
-
 // How a call is cut into blocks of tiles.
 struct Plan {
   int m = 0, a = 0, points = 0;
@@ -332,7 +325,7 @@ void WinogradConv3x3::Run(const ConvCallGeometry& p, const float* x, const float
       float* buffer = ThreadBlock(floats);
       for (int64_t block = begin; block < end; ++block) {
         InputBlock(job, block, plan.V(buffer), 0, job.c);
-        Products(job, block, plan.V(buffer), plan.O(buffer), 0, plan.points, SerialPool());
+        Products(job, block, plan.V(buffer), plan.O(buffer), 0, plan.points, ThreadPool::Serial());
         OutputBlock(job, block, plan.O(buffer), 0, job.mo);
       }
     });
@@ -347,7 +340,7 @@ void WinogradConv3x3::Run(const ConvCallGeometry& p, const float* x, const float
     pool.ParallelFor(job.c, RowGrain(job.c, threads),
                      [&](int64_t c0, int64_t c1) { InputBlock(job, block, v, c0, c1); });
     pool.ParallelFor(plan.points, 1,
-                     [&](int64_t pt0, int64_t pt1) { Products(job, block, v, o, pt0, pt1, SerialPool()); });
+                     [&](int64_t pt0, int64_t pt1) { Products(job, block, v, o, pt0, pt1, ThreadPool::Serial()); });
     pool.ParallelFor(job.mo, RowGrain(job.mo, threads),
                      [&](int64_t m0, int64_t m1) { OutputBlock(job, block, o, m0, m1); });
   }

@@ -66,12 +66,6 @@ void Product(const GemmShape& s, const T* a, const T* b, T* c, const ThreadPool&
   GemmAny(s, T(1), a, b, T(0), c, pool);
 }
 
-// Work inside a parallel item runs on one thread so that it never waits on nested loops.
-const ThreadPool& SerialPool() {
-  static const ThreadPool pool(1);
-  return pool;
-}
-
 const std::vector<DataType> kFloatTypes = {DataType::kFloat32, DataType::kFloat64};
 const std::vector<DataType> kNumericTypes = {DataType::kFloat32, DataType::kFloat64, DataType::kInt32,
                                              DataType::kInt64,   DataType::kUint32,  DataType::kUint64};
@@ -239,7 +233,7 @@ void RunMatMul(const Tensor& at, const Tensor& bt, const SgemmPacked* packed_b, 
   if (batches >= 2 * pool.threads()) {
     if constexpr (std::is_same_v<T, float>) PrepareSgemmThreads(pool);
     pool.ParallelFor(batches, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) one(i, SerialPool());
+      for (int64_t i = begin; i < end; ++i) one(i, ThreadPool::Serial());
     });
   } else {
     for (int64_t i = 0; i < batches; ++i) one(i, pool);

@@ -71,9 +71,6 @@ inline Q QuantizeValue(C v, int32_t zero_point) {
 void IntGemm(int64_t m, int64_t n, int64_t k, const uint32_t* a, const uint32_t* b, uint32_t* c,
              const ThreadPool& pool);
 
-// A ThreadPool of one thread, for work already running inside a parallel item: a thread that waits on a nested
-// parallel loop may pick up another item and reuse its thread-local scratch. (quantized_linear_ops.cc)
-const ThreadPool& QuantSerialPool();
 
 // ConvInteger and QLinearConv (quantized_conv.cc); called by RegisterQuantizedLinearOps.
 Status RegisterQuantizedConvOps(OpRegistry& registry);

@@ -210,7 +210,7 @@ template <typename X, typename Y>
 void RunQConv(const QConvProblem& p, const X* x, int32_t x_zp, const uint32_t* w, const Requant* rq, Y* y,
               const ThreadPool& pool) {
   if (p.batch == 0 || p.out_channels == 0 || p.out_size == 0) return;
-  ForEachConvItem(p.batch * p.group, pool, QuantSerialPool(), [&](int64_t item, const ThreadPool& item_pool) {
+  ForEachConvItem(p.batch * p.group, pool, ThreadPool::Serial(), [&](int64_t item, const ThreadPool& item_pool) {
     ConvItem(p, x, x_zp, w, rq, y, item, item_pool);
   });
 }

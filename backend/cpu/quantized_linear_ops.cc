@@ -73,11 +73,6 @@ void IntGemm(int64_t m, int64_t n, int64_t k, const uint32_t* a, const uint32_t*
   });
 }
 
-const ThreadPool& QuantSerialPool() {
-  static const ThreadPool pool(1);
-  return pool;
-}
-
 namespace {
 
 // ------------------------------------------------------------------------------------------ shapes

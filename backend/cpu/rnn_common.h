@@ -152,13 +152,6 @@ void GemmAbt(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* 
   Gemm(s, T(1), a, b, beta, c, pool);
 }
 
-// Runs every ParallelFor inline; for GEMMs inside a task that is itself one slice of parallel work. Never
-// destroyed, so no exit-time teardown order with TBB to worry about.
-inline const ThreadPool& SerialPool() {
-  static const ThreadPool* const pool = new ThreadPool(1);
-  return *pool;
-}
-
 // The recurrent product C[m, n] = H[m, k] * R^T of one step (beta = 0). Batches are usually small, so the work is
 // split over output columns: each task packs only its own slice of R, where splitting the few rows would have
 // every task pack all of it.
@@ -172,7 +165,7 @@ void RecurrentGemm(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, con
     return;
   }
   pool.ParallelFor(n, grain, [&](int64_t begin, int64_t end) {
-    GemmAbt<T>(m, end - begin, k, a, lda, b + begin * k, T(0), c + begin, ldc, SerialPool());
+    GemmAbt<T>(m, end - begin, k, a, lda, b + begin * k, T(0), c + begin, ldc, ThreadPool::Serial());
   });
 }
 
