@@ -23,7 +23,7 @@ OpRegistry BuildCpuRegistry() {
       cpu::RegisterFusedOps,  // after RegisterNormalizationOps: reads LayerNormalization-17
       cpu::RegisterScatterOps, cpu::RegisterSignalOps, cpu::RegisterTfIdfOps,
       cpu::RegisterQuantizeOps, cpu::RegisterQuantizedLinearOps, cpu::RegisterConvTransposeOps,
-      cpu::RegisterEinsumOps,      cpu::RegisterBlockedLayoutOps,
+      cpu::RegisterEinsumOps,      cpu::RegisterBlockedLayoutOps, cpu::RegisterConcatConvOps,
   };
   for (RegisterFn family : families) {
     Status status = family(registry);

@@ -31,8 +31,8 @@ TEST_CASE("info --optimized prints the op counts and nodes after the passes", "[
   INFO(r.err);
   REQUIRE(r.code == kExitOk);
   CHECK_THAT(r.out, Catch::Contains("nodes: 83") && Catch::Contains("  Identity 18"));
-  CHECK_THAT(r.out, Catch::Contains("optimized (level all): 39 nodes"));
-  CHECK_THAT(r.out, Catch::Contains("optimized ops:\n  com.edgeai.FusedConv 26\n"));
+  CHECK_THAT(r.out, Catch::Contains("optimized (level all): 33 nodes"));
+  CHECK_THAT(r.out, Catch::Contains("optimized ops:\n  com.edgeai.FusedConv 20\n  com.edgeai.ConcatConv 6\n"));
   CHECK_THAT(r.out, Catch::Contains("optimized graph:\n  com.edgeai.FusedConv '"));
   CHECK_THAT(r.out, Catch::Contains("memory:"));
 
