@@ -17,14 +17,6 @@ using namespace edgeai::test;
 
 namespace {
 
-Tensor Random(const Shape& shape, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(shape.NumElements()));
-  for (float& x : v) x = dist(rng);
-  return Tensor::FromVector(shape, v);
-}
-
 Tensor Run1(const SingleOp& op, const std::vector<Tensor>& inputs) {
   auto out = RunSingleOp(CpuOpRegistry(), op, inputs, 1, TestPool());
   INFO(out.status().ToString());
@@ -60,7 +52,7 @@ void CheckConv(const Shape& x_shape, const Shape& w_shape, int64_t group, std::v
   INFO("X " << x_shape.ToString() << " W " << w_shape.ToString() << " group " << group << " stride "
             << strides[0] << " pads " << pads[0] << pads[1] << pads[2] << pads[3] << " activation '" << activation
             << "' bias " << bias);
-  const Tensor x = Random(x_shape, 1), w = Random(w_shape, 2), b = Random(Shape{w_shape[0]}, 3);
+  const Tensor x = RandomF32(x_shape, 1), w = RandomF32(w_shape, 2), b = RandomF32(Shape{w_shape[0]}, 3);
   SingleOp conv;
   conv.op_type = activation.empty() ? "Conv" : "FusedConv";
   conv.opset = activation.empty() ? 13 : 1;
@@ -93,7 +85,7 @@ TEST_CASE("blocked reorders move channels innermost and back", "[cpu][blocked_la
     if (!cpu::ForceSgemmIsa(isa)) continue;
     INFO("isa " << cpu::SgemmIsaName(isa));
     for (const Shape& shape : {Shape{1, 16, 1, 1}, Shape{2, 32, 5, 7}, Shape{1, 48, 14, 14}, Shape{3, 16, 4, 4}}) {
-      const Tensor x = Random(shape, 7);
+      const Tensor x = RandomF32(shape, 7);
       const Tensor b = Run1(Blocked("ReorderToBlocked"), {x});
       REQUIRE(b.shape() == Shape{shape[0], shape[1] / 16, shape[2], shape[3], 16});
       const int64_t pixels = shape[2] * shape[3];
@@ -138,19 +130,19 @@ TEST_CASE("BlockedConv equals Conv: pointwise and depthwise, strides, pads, acti
 }
 
 TEST_CASE("BlockedConv refuses what it does not run", "[cpu][blocked_layout]") {
-  const Tensor x = Run1(Blocked("ReorderToBlocked"), {Random(Shape{1, 32, 5, 5}, 1)});
+  const Tensor x = Run1(Blocked("ReorderToBlocked"), {RandomF32(Shape{1, 32, 5, 5}, 1)});
   SingleOp op = Blocked("BlockedConv");
   op.attrs.Set("pads", IntsAttr({1, 1, 1, 1}));
   // A 3x3 convolution with one group is neither pointwise nor depthwise.
-  auto dense = RunSingleOp(CpuOpRegistry(), op, {x, Random(Shape{32, 32, 3, 3}, 2)}, 1, TestPool());
+  auto dense = RunSingleOp(CpuOpRegistry(), op, {x, RandomF32(Shape{32, 32, 3, 3}, 2)}, 1, TestPool());
   REQUIRE_FALSE(dense.ok());
   CHECK_THAT(dense.status().message(), Catch::Contains("1x1 and depthwise 3x3"));
   // Output channels must fill blocks of 16.
   SingleOp pointwise = Blocked("BlockedConv");
-  auto ragged = RunSingleOp(CpuOpRegistry(), pointwise, {x, Random(Shape{24, 32, 1, 1}, 3)}, 1, TestPool());
+  auto ragged = RunSingleOp(CpuOpRegistry(), pointwise, {x, RandomF32(Shape{24, 32, 1, 1}, 3)}, 1, TestPool());
   REQUIRE_FALSE(ragged.ok());
   // Channels that do not fill blocks cannot be reordered.
-  auto reorder = RunSingleOp(CpuOpRegistry(), Blocked("ReorderToBlocked"), {Random(Shape{1, 24, 2, 2}, 4)}, 1,
+  auto reorder = RunSingleOp(CpuOpRegistry(), Blocked("ReorderToBlocked"), {RandomF32(Shape{1, 24, 2, 2}, 4)}, 1,
                              TestPool());
   REQUIRE_FALSE(reorder.ok());
   CHECK_THAT(reorder.status().message(), Catch::Contains("multiple of 16"));

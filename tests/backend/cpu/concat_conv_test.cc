@@ -16,14 +16,6 @@ using namespace edgeai::test;
 
 namespace {
 
-Tensor Random(const Shape& shape, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(shape.NumElements()));
-  for (float& x : v) x = dist(rng);
-  return Tensor::FromVector(shape, v);
-}
-
 Result<Tensor> Run(const SingleOp& op, const std::vector<Tensor>& inputs, const ThreadPool& pool) {
   EDGEAI_ASSIGN_OR_RETURN(std::vector<Tensor> out, RunSingleOp(CpuOpRegistry(), op, inputs, 1, pool));
   return out[0];
@@ -36,10 +28,10 @@ void CheckFused(int64_t batch, const std::vector<int64_t>& channels, int64_t m, 
   std::vector<Tensor> parts;
   int64_t c = 0;
   for (size_t i = 0; i < channels.size(); ++i) {
-    parts.push_back(Random(Shape{batch, channels[i], side, side + 1}, 10 + static_cast<uint32_t>(i)));
+    parts.push_back(RandomF32(Shape{batch, channels[i], side, side + 1}, 10 + static_cast<uint32_t>(i)));
     c += channels[i];
   }
-  const Tensor w = Random(Shape{m, c, 1, 1}, 3), b = Random(Shape{m}, 4);
+  const Tensor w = RandomF32(Shape{m, c, 1, 1}, 3), b = RandomF32(Shape{m}, 4);
   SingleOp concat{"Concat", 13};
   concat.attrs.Set("axis", IntAttr(1));
   auto x = Run(concat, parts, pool);
@@ -89,12 +81,12 @@ TEST_CASE("ConcatConv refuses parts that do not match the weights", "[cpu][conca
   ThreadPool pool(1);
   SingleOp op{"ConcatConv", 1};
   op.domain = "com.edgeai";
-  const Tensor w = Random(Shape{8, 10, 1, 1}, 1);
-  auto short_parts = RunSingleOp(CpuOpRegistry(), op, {w, Tensor(), Random(Shape{1, 4, 3, 3}, 2),
-                                                       Random(Shape{1, 4, 3, 3}, 3)}, 1, pool);
+  const Tensor w = RandomF32(Shape{8, 10, 1, 1}, 1);
+  auto short_parts = RunSingleOp(CpuOpRegistry(), op, {w, Tensor(), RandomF32(Shape{1, 4, 3, 3}, 2),
+                                                       RandomF32(Shape{1, 4, 3, 3}, 3)}, 1, pool);
   REQUIRE_FALSE(short_parts.ok());
   CHECK_THAT(short_parts.status().message(), Catch::Contains("8 channels, W expects 10"));
-  auto mismatched = RunSingleOp(CpuOpRegistry(), op, {w, Tensor(), Random(Shape{1, 4, 3, 3}, 2),
-                                                      Random(Shape{1, 6, 3, 4}, 3)}, 1, pool);
+  auto mismatched = RunSingleOp(CpuOpRegistry(), op, {w, Tensor(), RandomF32(Shape{1, 4, 3, 3}, 2),
+                                                      RandomF32(Shape{1, 6, 3, 4}, 3)}, 1, pool);
   REQUIRE_FALSE(mismatched.ok());
 }

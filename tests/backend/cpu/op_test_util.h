@@ -3,6 +3,7 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <random>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -67,6 +68,15 @@ inline Tensor I32s(const std::vector<int32_t>& v) {
   return Tensor::FromVector<int32_t>(Shape{static_cast<int64_t>(v.size())}, v);
 }
 inline Tensor F32(const Shape& shape, const std::vector<float>& v) { return Tensor::FromVector<float>(shape, v); }
+
+// Uniform in [-1, 1), reproducible from `seed`.
+inline Tensor RandomF32(const Shape& shape, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(shape.NumElements()));
+  for (float& x : v) x = dist(rng);
+  return Tensor::FromVector(shape, v);
+}
 
 // 0, 1, 2, ... as T.
 template <typename T>
