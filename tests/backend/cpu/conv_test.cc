@@ -16,14 +16,6 @@ using namespace edgeai::test;
 
 namespace {
 
-std::vector<float> Random(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
 // What a test case asks of Conv; pads here are always explicit, auto_pad cases compute them themselves.
 struct ConvCase {
   std::vector<int64_t> x_dims, w_dims;
@@ -118,9 +110,9 @@ void CheckClose(const Tensor& y, const std::vector<int64_t>& dims, const std::ve
 // Runs `c` through Conv (with `extra` attributes, e.g. auto_pad) and checks it against the reference, whose
 // pads are `ref.pads` (the explicit equivalent of the auto_pad under test).
 void CheckConv(const ConvCase& c, const ConvCase& ref, const AttributeMap& extra = {}, int opset = 17) {
-  const std::vector<float> x = Random(Product(c.x_dims), 1);
-  const std::vector<float> w = Random(Product(c.w_dims), 2);
-  const std::vector<float> b = Random(c.w_dims[0], 3);
+  const std::vector<float> x = RandomFloats(Product(c.x_dims), 1);
+  const std::vector<float> w = RandomFloats(Product(c.w_dims), 2);
+  const std::vector<float> b = RandomFloats(c.w_dims[0], 3);
   SingleOp op = MakeSingleOp("Conv", opset, extra);
   SetWindowAttrs(c, &op);
   auto y = RunConv(op, c, x, w, b);
@@ -307,9 +299,9 @@ TEST_CASE("Conv shape inference handles unknown dims at load time", "[cpu][conv]
 TEST_CASE("Conv rejects inconsistent inputs and attributes", "[cpu][conv]") {
   ThreadPool pool(2);
   auto run = [&](std::vector<int64_t> xd, std::vector<int64_t> wd, AttributeMap attrs, int64_t bias = -1) {
-    std::vector<Tensor> in = {Tensor::FromVector(Shape(xd), Random(Product(xd), 1)),
-                              Tensor::FromVector(Shape(wd), Random(Product(wd), 2))};
-    if (bias >= 0) in.push_back(Tensor::FromVector(Shape{bias}, Random(bias, 3)));
+    std::vector<Tensor> in = {Tensor::FromVector(Shape(xd), RandomFloats(Product(xd), 1)),
+                              Tensor::FromVector(Shape(wd), RandomFloats(Product(wd), 2))};
+    if (bias >= 0) in.push_back(Tensor::FromVector(Shape{bias}, RandomFloats(bias, 3)));
     return RunSingleOp(CpuOpRegistry(), MakeSingleOp("Conv", 13, attrs), in, 1, pool).status();
   };
   Status s = run({1, 3, 5, 5}, {4, 2, 3, 3}, {});

@@ -21,14 +21,6 @@ using namespace edgeai::cpu;
 
 namespace {
 
-std::vector<float> Random(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
 struct Case {
   int64_t batch, c, m, h, w;
   int64_t pad_top, pad_left, pad_bottom, pad_right;
@@ -98,9 +90,9 @@ std::vector<float> Direct(const ConvCallGeometry& p, const std::vector<float>& x
 void Check(const Case& k, int tile, bool with_bias, const Activation& act, const ThreadPool& pool) {
   const ConvCallGeometry p = Geometry(k);
   REQUIRE(WinogradConv3x3::Suits(p));
-  const std::vector<float> x = Random(p.batch * p.in_channels * p.in_size, 1);
-  const std::vector<float> w = Random(p.out_channels * p.in_channels * 9, 2);
-  const std::vector<float> b = Random(p.out_channels, 3);
+  const std::vector<float> x = test::RandomFloats(p.batch * p.in_channels * p.in_size, 1);
+  const std::vector<float> w = test::RandomFloats(p.out_channels * p.in_channels * 9, 2);
+  const std::vector<float> b = test::RandomFloats(p.out_channels, 3);
   const float* bias = with_bias ? b.data() : nullptr;
   WinogradConv3x3 conv;
   conv.Pack(w.data(), p.out_channels, p.in_channels, tile);
@@ -259,9 +251,9 @@ TEST_CASE("Conv and FusedConv take the Winograd path where it pays", "[cpu][wino
     const ConvCallGeometry p = Geometry(c.k);
     INFO("case " << c.k.batch << "x" << c.k.c << "x" << c.k.h << "x" << c.k.w << " -> " << c.k.m << " '"
                  << c.activation << "'");
-    const std::vector<float> x = Random(p.batch * p.in_channels * p.in_size, 4);
-    const std::vector<float> w = Random(p.out_channels * p.in_channels * 9, 5);
-    const std::vector<float> b = Random(p.out_channels, 6);
+    const std::vector<float> x = test::RandomFloats(p.batch * p.in_channels * p.in_size, 4);
+    const std::vector<float> w = test::RandomFloats(p.out_channels * p.in_channels * 9, 5);
+    const std::vector<float> b = test::RandomFloats(p.out_channels, 6);
     const std::vector<float> y = RunConvOp(c.k, x, w, b, c.activation, c.params, c.same_upper);
     const std::vector<float> ref = Direct(p, x, w, b.data(), c.act);
     REQUIRE(y.size() == ref.size());
@@ -284,7 +276,7 @@ TEST_CASE("Winograd pays from 16 channels and 16 tiles", "[cpu][winograd]") {
   CHECK(WinogradConv3x3::TileFor(0) == 4);
   CHECK(WinogradConv3x3::TileFor(56 * 56) == 4);
   CHECK(WinogradConv3x3::TileFor(7 * 7) == 2);
-  const std::vector<float> w = Random(32 * 16 * 9, 7);
+  const std::vector<float> w = test::RandomFloats(32 * 16 * 9, 7);
   WinogradConv3x3 f4, f2;
   f4.Pack(w.data(), 32, 16, 4);
   f2.Pack(w.data(), 32, 16, 2);
@@ -292,7 +284,7 @@ TEST_CASE("Winograd pays from 16 channels and 16 tiles", "[cpu][winograd]") {
   CHECK_FALSE(f4.Pays(Geometry({1, 16, 32, 7, 7, 1, 1, 1, 1})));  // 4 tiles
   CHECK(f4.Pays(Geometry({4, 16, 32, 7, 7, 1, 1, 1, 1})));
   CHECK(f2.Pays(Geometry({1, 16, 32, 7, 7, 1, 1, 1, 1})));
-  const std::vector<float> thin = Random(32 * 8 * 9, 8);
+  const std::vector<float> thin = test::RandomFloats(32 * 8 * 9, 8);
   WinogradConv3x3 narrow;
   narrow.Pack(thin.data(), 32, 8, 4);
   CHECK_FALSE(narrow.Pays(Geometry({1, 8, 32, 56, 56, 1, 1, 1, 1})));

@@ -69,13 +69,16 @@ inline Tensor I32s(const std::vector<int32_t>& v) {
 }
 inline Tensor F32(const Shape& shape, const std::vector<float>& v) { return Tensor::FromVector<float>(shape, v); }
 
-// Uniform in [-1, 1), reproducible from `seed`.
-inline Tensor RandomF32(const Shape& shape, uint32_t seed) {
+// n floats uniform in [-1, 1), reproducible from `seed`.
+inline std::vector<float> RandomFloats(int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(shape.NumElements()));
+  std::vector<float> v(static_cast<size_t>(n));
   for (float& x : v) x = dist(rng);
-  return Tensor::FromVector(shape, v);
+  return v;
+}
+inline Tensor RandomF32(const Shape& shape, uint32_t seed) {
+  return Tensor::FromVector(shape, RandomFloats(shape.NumElements(), seed));
 }
 
 // 0, 1, 2, ... as T.
