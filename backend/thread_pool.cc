@@ -146,14 +146,20 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain, FunctionRef<void(int64_t,
 }
 
 void ThreadPool::Execute(FunctionRef<void()> fn) const {
+  if (threads_ == 1) {
+    // Loops run inline, so there is nothing to enter; and several threads may each run work on one-thread pools
+    // at once (a batch split's images), which a one-slot arena would serialise.
+    fn();
+    return;
+  }
   const Session* active = arena_->session.load(std::memory_order_acquire);
   if (active != nullptr && active->owner == std::this_thread::get_id()) {
     fn();  // nested in this thread's own Execute (a subgraph's run): already in the arena and the session
     return;
   }
   std::unique_lock<std::mutex> owner(arena_->session_owner, std::try_to_lock);
-  if (threads_ == 1 || !owner.owns_lock()) {
-    // One thread, or another call holds the session: loops fall back to helper tasks.
+  if (!owner.owns_lock()) {
+    // Another call holds the session: loops fall back to helper tasks.
     arena_->arena.execute([&] { fn(); });
     return;
   }

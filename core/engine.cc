@@ -1,11 +1,13 @@
 #include "edgeai/engine.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "backend/cpu/cpu_ops.h"
 #include "backend/thread_pool.h"
+#include "graph/batch_split.h"
 #include "graph/executor.h"
 #include "graph/onnx_importer.h"
 #include "graph/passes/pass_manager.h"
@@ -35,6 +37,7 @@ struct EdgeAIEngine::Impl {
   ThreadPool pool;
   std::shared_ptr<const Graph> graph;
   std::unique_ptr<Executor> executor;
+  std::unique_ptr<BatchSplitRunner> batch_split;  // null when batches run whole
   std::vector<TensorInfo> inputs;
   std::vector<TensorInfo> outputs;
   ModelInfo info;
@@ -43,7 +46,10 @@ struct EdgeAIEngine::Impl {
   Status Load(const std::string& bytes, const std::string& base_dir, const std::string& name);
   // Returns why the passes were abandoned, or "".
   std::string Optimize(OptLevel level, Graph* graph);
+  // Sets up batch_split; returns the decision and its reason.
+  std::string ChooseBatchSplit(BatchSplitMode mode);
   void Unload() {
+    batch_split.reset();
     executor.reset();
     graph.reset();
     inputs.clear();
@@ -83,6 +89,7 @@ Status EdgeAIEngine::LoadModelFromBytes(const std::string& bytes, const std::str
 Status EdgeAIEngine::Impl::Load(const std::string& bytes, const std::string& base_dir, const std::string& name) {
   Unload();
   EDGEAI_ASSIGN_OR_RETURN(OptLevel level, ParseOptLevel(options.optimization_level));
+  EDGEAI_ASSIGN_OR_RETURN(BatchSplitMode split_mode, ParseBatchSplitMode(options.batch_split));
   model_name = name;
   ImportOptions import_options;
   import_options.model_name = name;
@@ -106,6 +113,7 @@ Status EdgeAIEngine::Impl::Load(const std::string& bytes, const std::string& bas
   graph = shared_graph;
   info = std::move(model.info);
   info.optimization_error = std::move(optimization_error);
+  info.batch_split = ChooseBatchSplit(split_mode);
   for (const Node& node : graph->nodes) {
     ++info.optimized_op_counts[node.domain.empty() ? node.op_type : node.domain + "." + node.op_type];
   }
@@ -126,6 +134,22 @@ std::string EdgeAIEngine::Impl::Optimize(OptLevel level, Graph* graph) {
   if (status.ok()) return "";
   *graph = std::move(original);
   return status.ToString();
+}
+
+std::string EdgeAIEngine::Impl::ChooseBatchSplit(BatchSplitMode mode) {
+  if (mode == BatchSplitMode::kOff) return "whole: batch_split is off";
+  const BatchSplitAnalysis split = AnalyzeBatchSplit(*graph);
+  if (!split.separable) return "whole: " + split.reason;
+  auto mib = [](int64_t bytes) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+    return std::string(text);
+  };
+  const std::string sizes = "one image's intermediates " + mib(split.image_intermediate_bytes) + ", weights " +
+                            mib(split.weight_bytes);
+  if (mode == BatchSplitMode::kAuto && !split.pays()) return "whole: the weights outweigh the activations (" + sizes + ")";
+  batch_split = std::make_unique<BatchSplitRunner>(*executor, pool);
+  return "image by image (" + sizes + ")";
 }
 
 void EdgeAIEngine::Unload() { impl_->Unload(); }
@@ -164,6 +188,11 @@ void EdgeAIEngine::ResetOpTimings() {
 
 Status EdgeAIEngine::Run(const NamedTensors& inputs, NamedTensors* outputs) const {
   if (!impl_->executor) return InvalidArgument("no model is loaded");
+  if (impl_->batch_split != nullptr) {
+    bool handled = false;
+    Status status = impl_->batch_split->Run(inputs, outputs, &handled);
+    if (handled) return status.ok() ? status : status.WithContext("model '" + impl_->model_name + "'");
+  }
   Status status = impl_->executor->Run(inputs, outputs);
   if (!status.ok()) return status.WithContext("model '" + impl_->model_name + "'");
   return status;
@@ -176,10 +205,9 @@ EdgeAIEngine::MemoryInfo EdgeAIEngine::memory_info() const {
 }
 
 Result<NamedTensors> EdgeAIEngine::Run(const NamedTensors& inputs) const {
-  if (!impl_->executor) return InvalidArgument("no model is loaded");
-  Result<NamedTensors> out = impl_->executor->Run(inputs);
-  if (!out.ok()) return out.status().WithContext("model '" + impl_->model_name + "'");
-  return out;
+  NamedTensors outputs;
+  EDGEAI_RETURN_IF_ERROR(Run(inputs, &outputs));
+  return outputs;
 }
 
 }  // namespace edgeai

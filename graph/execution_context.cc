@@ -321,10 +321,11 @@ Status ExecutionContext::CollectOutputs(NamedTensors* outputs) {
   return Status::Ok();
 }
 
-Status ExecutionContext::Run(const NamedTensors& inputs, NamedTensors* outputs) {
+Status ExecutionContext::Run(const NamedTensors& inputs, NamedTensors* outputs, const ThreadPool& pool) {
+  pool_ = &pool;
   Status status = BindInputs(inputs, outputs);
   if (status.ok()) {
-    exec_.pool().Execute([&] {
+    pool.Execute([&] {
       for (size_t s = 0; s < exec_.steps().size(); ++s) {
         status = RunStep(s);
         if (!status.ok()) return;

@@ -17,7 +17,7 @@ namespace edgeai {
 class ExecutionContext : public KernelContext {
  public:
   explicit ExecutionContext(const Executor& executor);
-  Status Run(const NamedTensors& inputs, NamedTensors* outputs);
+  Status Run(const NamedTensors& inputs, NamedTensors* outputs, const ThreadPool& pool);
 
   size_t num_inputs() const override { return state().inputs.size(); }
   const Tensor* input(size_t i) const override { return i < state().inputs.size() ? state().inputs[i] : nullptr; }
@@ -25,7 +25,7 @@ class ExecutionContext : public KernelContext {
   const ValueType& inferred_output(size_t i) const override { return (*current_types_)[i]; }
   Result<Tensor*> Output(size_t i, const Shape& shape) override;
   using KernelContext::Output;
-  const ThreadPool& pool() const override { return exec_.pool(); }
+  const ThreadPool& pool() const override { return *pool_; }
   std::string_view node_label() const override { return state().label; }
 
  private:
@@ -66,6 +66,7 @@ class ExecutionContext : public KernelContext {
   std::vector<char> shape_static_;    // the value's shape is fixed by the input shapes
   Arena arena_;
 
+  const ThreadPool* pool_ = nullptr;  // the current run's
   size_t current_ = 0;
   const std::vector<ValueType>* current_types_ = nullptr;
 };

@@ -98,8 +98,12 @@ void Executor::ReleaseContext(std::unique_ptr<ExecutionContext> context) const {
 }
 
 Status Executor::Run(const NamedTensors& inputs, NamedTensors* outputs) const {
+  return Run(inputs, outputs, pool_);
+}
+
+Status Executor::Run(const NamedTensors& inputs, NamedTensors* outputs, const ThreadPool& pool) const {
   std::unique_ptr<ExecutionContext> context = AcquireContext();
-  Status status = context->Run(inputs, outputs);
+  Status status = context->Run(inputs, outputs, pool);
   ReleaseContext(std::move(context));
   return status;
 }

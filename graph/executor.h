@@ -68,6 +68,9 @@ class Executor {
   // Same, writing into `outputs`: an entry already holding a tensor of the output's dtype and shape is filled
   // in place (no allocation); other outputs are (re)assigned fresh tensors.
   Status Run(const NamedTensors& inputs, NamedTensors* outputs) const;
+  // Same, with the kernels' loops on `pool` instead of the executor's (a batch split runs images side by side,
+  // each on one thread).
+  Status Run(const NamedTensors& inputs, NamedTensors* outputs, const ThreadPool& pool) const;
 
   std::vector<OpTiming> Timings() const;
   void ResetTimings();

@@ -45,6 +45,7 @@ struct BenchArgs {
   bool profile = false;
   size_t top_nodes = 10;  // --top: nodes listed by --profile
   std::string opt_level = "all";                       // EngineOptions::optimization_level
+  std::string batch_split = "auto";                    // EngineOptions::batch_split
   bool help = false;
 };
 // Parses `edgeai bench` arguments; an invalid_argument error is a usage error.

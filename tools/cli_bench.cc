@@ -19,7 +19,8 @@ namespace edgeai::tools {
 
 const char kBenchUsage[] =
     "usage: edgeai bench MODEL.onnx [--threads N] [--batch B] [--shape NAME=AxBxC ...] [--warmup W] "
-    "[--min-runs R] [--min-time S] [--opt-level none|basic|all] [--json] [--profile [--top N]]";
+    "[--min-runs R] [--min-time S] [--opt-level none|basic|all] [--batch-split auto|off|always] [--json] "
+    "[--profile [--top N]]";
 
 namespace {
 
@@ -27,7 +28,8 @@ using Clock = std::chrono::steady_clock;
 
 bool IsValueFlag(const std::string& flag) {
   static const std::set<std::string> kFlags = {"--shape",    "--threads",  "--batch",
-                                               "--warmup",   "--min-runs", "--min-time", "--opt-level", "--top"};
+                                               "--warmup",   "--min-runs", "--min-time", "--opt-level", "--top",
+                                               "--batch-split"};
   return kFlags.count(flag) > 0;
 }
 
@@ -52,6 +54,11 @@ Status ParseValueFlag(const std::string& flag, const std::string& value, BenchAr
     EDGEAI_ASSIGN_OR_RETURN(parsed->min_time_s, ParseSeconds(value, "--min-time", 3600));
   } else if (flag == "--opt-level") {
     EDGEAI_ASSIGN_OR_RETURN(parsed->opt_level, ParseOptLevelFlag(value));
+  } else if (flag == "--batch-split") {
+    if (value != "auto" && value != "off" && value != "always") {
+      return InvalidArgument("--batch-split must be auto, off or always, got '" + value + "'");
+    }
+    parsed->batch_split = value;
   }
   return Status::Ok();
 }
@@ -182,6 +189,7 @@ std::string ReportJson(const BenchArgs& args, const BenchReport& r) {
   j["runs"] = r.latency.runs;
   j["warmup"] = args.warmup;
   j["opt_level"] = args.opt_level;
+  j["batch_split"] = args.batch_split;
   return j.dump();
 }
 
@@ -190,6 +198,7 @@ Status Bench(const BenchArgs& args, std::ostream& out) {
   options.threads = args.threads;
   options.profile = args.profile;
   options.optimization_level = args.opt_level;
+  options.batch_split = args.batch_split;
   EdgeAIEngine engine(options);
   BenchReport report;
   EDGEAI_RETURN_IF_ERROR(LoadModelTimed(args.model, &engine, &report.load_ms));
@@ -209,6 +218,7 @@ Status Bench(const BenchArgs& args, std::ostream& out) {
   // The engine's pool resolves 0 the same way (one per hardware thread the process may use).
   report.threads = args.threads > 0 ? args.threads : ThreadPool(0).threads();
   PrintReport(args, report, out);
+  out << "batch split: " << engine.model_info().batch_split << "\n";
   if (args.profile) {
     PrintProfile(SummarizeProfile(engine.OpTimings(), report.latency.runs, args.top_nodes), report.latency.runs, out);
   }

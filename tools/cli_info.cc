@@ -41,6 +41,7 @@ std::string HelpText() {
              "                                    load_ms, peak_rss_mb, threads, batch, runs, model\n"
              "      --profile                     time every node: per-op-type table and the 10 slowest nodes\n"
              "      --opt-level L                 graph optimisations (as for run; default all)\n"
+             "      --batch-split M               auto (image by image where it pays), off, always\n"
              "  edgeai info MODEL.onnx            producer, opsets, inputs, outputs, operator counts and the\n"
              "                                    memory plan of a batch-1 run (arena vs sum of intermediates)\n"
              "      --optimized                   also the operator counts after the graph optimisations and\n"
@@ -132,6 +133,7 @@ void PrintMemoryPlan(const EdgeAIEngine& engine, std::ostream& out) {
                 static_cast<long long>(memory.tensors), memory.intermediate_bytes / 1048576.0,
                 memory.planned_bytes / 1048576.0, saved);
   out << line << " at batch 1\n";
+  out << "batch split: " << engine.model_info().batch_split << "\n";
 }
 
 std::string FormatBytes(size_t bytes) {

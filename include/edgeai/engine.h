@@ -29,6 +29,11 @@ struct EngineOptions {
   // dead code elimination); "all" (basic, plus BatchNorm folding and fusions into com.edgeai ops: Conv/Gemm/
   // MatMul + activation, MatMul + bias, LayerNorm, GELU). Anything else fails the load (invalid_argument).
   std::string optimization_level = "all";
+  // Batches of more than one image (at least one per thread): "auto" runs them image by image (several images
+  // side by side, one thread each) where every node treats the leading dimension as independent rows and
+  // the activations of one image outweigh the weights, so that each layer's activations stay in cache;
+  // "always" wherever the nodes allow it; "off" never. Anything else fails the load (invalid_argument).
+  std::string batch_split = "auto";
 };
 
 // Accumulated time of one node over the runs since load (or the last ResetOpTimings).
@@ -66,6 +71,8 @@ struct ModelInfo {
   size_t optimized_node_count = 0;
   // Why the optimisation passes were abandoned, if they were (the model then runs as imported); else empty.
   std::string optimization_error;
+  // How a batch runs (EngineOptions::batch_split) and why: "image by image: ..." or "whole: ...".
+  std::string batch_split;
 };
 
 using NamedTensors = std::map<std::string, Tensor>;

@@ -97,6 +97,12 @@ TEST_CASE("warm runs of squeezenet1_1 allocate nothing", "[alloc]") {
   CHECK(CountAllocationsOfWarmRuns("squeezenet1_1", 2) == 0);
 }
 
+// Batch 8 runs image by image (the engine's batch split), images side by side at two threads.
+TEST_CASE("warm runs of squeezenet1_1 at batch 8 allocate nothing", "[alloc]") {
+  CHECK(CountAllocationsOfWarmRuns("squeezenet1_1", 1, 8) == 0);
+  CHECK(CountAllocationsOfWarmRuns("squeezenet1_1", 2, 8) == 0);
+}
+
 TEST_CASE("warm runs of transformer_enc4 allocate nothing", "[alloc]") {
   CHECK(CountAllocationsOfWarmRuns("transformer_enc4", 1) == 0);
   CHECK(CountAllocationsOfWarmRuns("transformer_enc4", 2) == 0);
