@@ -21,7 +21,7 @@
 
 namespace edgeai::cpu::gemm_internal {
 namespace {
-constexpr bool kPrefetchB = true;
+
 template <int MR, int NR, int R, int V, bool kMaskB>
 EDGEAI_TARGET_AVX512 void Tile(int64_t kb, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
                                int cols, const TileStore& st) {
@@ -37,10 +37,7 @@ EDGEAI_TARGET_AVX512 void Tile(int64_t kb, const float* a, const float* b, int64
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) acc[i][v] = start;
   }
-#pragma GCC unroll 4
   for (int64_t k = 0; k < kb; ++k, a += MR, b += ldb) {
-    if (kPrefetchB) _mm_prefetch(reinterpret_cast<const char*>(b + 4 * ldb), _MM_HINT_T0);
-    if (kPrefetchB && V == 2) _mm_prefetch(reinterpret_cast<const char*>(b + 4 * ldb + 16), _MM_HINT_T0);
     __m512 bv[V];
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) {
