@@ -24,6 +24,7 @@ OpRegistry BuildCpuRegistry() {
       cpu::RegisterScatterOps, cpu::RegisterSignalOps, cpu::RegisterTfIdfOps,
       cpu::RegisterQuantizeOps, cpu::RegisterQuantizedLinearOps, cpu::RegisterConvTransposeOps,
       cpu::RegisterEinsumOps,      cpu::RegisterBlockedLayoutOps, cpu::RegisterConcatConvOps,
+      cpu::RegisterTransposeMatMulOps,
   };
   for (RegisterFn family : families) {
     Status status = family(registry);

@@ -33,6 +33,7 @@ Status RegisterBlockedLayoutOps(OpRegistry& registry);  // blocked_layout_ops.cc
 // Whether the blocked layout pass should run: its kernels are AVX-512 (EDGEAI_BLOCKED_LAYOUT=0 turns it off).
 bool BlockedLayoutPays();
 Status RegisterConcatConvOps(OpRegistry& registry);  // concat_conv.cc: com.edgeai ConcatConv
+Status RegisterTransposeMatMulOps(OpRegistry& registry);  // transpose_matmul.cc: com.edgeai TransposeMatMul
 Status RegisterCastOps(OpRegistry& registry);           // cast.cc: Cast, Identity, Dropout
 Status RegisterNormalizationOps(OpRegistry& registry);  // normalization.cc: Softmax, LayerNormalization, BatchNorm
 Status RegisterReduceOps(OpRegistry& registry);         // reduce.cc: ReduceMean

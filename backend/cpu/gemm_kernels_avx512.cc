@@ -99,9 +99,32 @@ EDGEAI_TARGET_AVX512 void PackA(bool trans, const float* src, int64_t ld, int64_
   }
   if (i0 < mb) PackAPanels<MR>(false, src + i0 * ld, ld, mb - i0, kb, dst);
 }
+// B stored N x K (a transposed operand: attention's K read in place): 16 rows of B at a time go through an
+// in-register 16 x 16 transpose into 16 k rows of the panel; missing rows are zeros.
 template <int NR>
 EDGEAI_TARGET_AVX512 void PackB(bool trans, const float* src, int64_t ld, int64_t kb, int64_t nb, float* dst) {
-  PackBPanels<NR>(trans, src, ld, kb, nb, dst);
+  if (!trans || NR % 16 != 0) {
+    PackBPanels<NR>(trans, src, ld, kb, nb, dst);
+    return;
+  }
+  for (int64_t j0 = 0; j0 < nb; j0 += NR, dst += NR * kb) {
+    const int cols = static_cast<int>(std::min<int64_t>(NR, nb - j0));
+    for (int v = 0; v < NR / 16; ++v) {
+      const int first = 16 * v, count = std::max(0, std::min(16, cols - first));
+      const float* s = src + (j0 + first) * ld;
+      int64_t k0 = 0;
+      for (; k0 + 16 <= kb; k0 += 16) {
+        __m512 r[16];
+        for (int j = 0; j < 16; ++j) r[j] = j < count ? _mm512_loadu_ps(s + j * ld + k0) : _mm512_setzero_ps();
+        Transpose16x16(r);
+#pragma GCC unroll 16
+        for (int k = 0; k < 16; ++k) _mm512_storeu_ps(dst + (k0 + k) * NR + first, r[k]);
+      }
+      for (int64_t k = k0; k < kb; ++k) {
+        for (int j = 0; j < 16; ++j) dst[k * NR + first + j] = j < count ? s[j * ld + k] : 0.0f;
+      }
+    }
+  }
 }
 
 EDGEAI_TARGET_AVX512 float SumLanes(__m512 v) {

@@ -33,6 +33,7 @@ PassManager::PassManager(OptLevel level) {
   all.push_back(MakeActivationFusionPass());
   all.push_back(MakeLayerNormFusionPass());
   all.push_back(MakeGeluFusionPass());
+  all.push_back(MakeTransposeMatMulFusionPass());
   all.push_back(MakeConcatConvFusionPass());
   // After the fusions: blocked convolutions take their activation along.
   all.push_back(MakeBlockedLayoutPass());

@@ -18,6 +18,8 @@ std::unique_ptr<Pass> MakeMatMulAddFusionPass();      // matmul_add_fusion.cc: -
 std::unique_ptr<Pass> MakeActivationFusionPass();     // activation_fusion.cc: -> com.edgeai FusedConv/Gemm/MatMul
 std::unique_ptr<Pass> MakeLayerNormFusionPass();      // layer_norm_fusion.cc: -> com.edgeai LayerNormalization
 std::unique_ptr<Pass> MakeGeluFusionPass();           // gelu_fusion.cc: -> com.edgeai Gelu
+std::unique_ptr<Pass> MakeTransposeMatMulFusionPass();  // transpose_matmul_fusion.cc: -> com.edgeai
+                                                        //   TransposeMatMul (attention's head transposes)
 std::unique_ptr<Pass> MakeConcatConvFusionPass();    // concat_conv_fusion.cc: Concat -> 1x1 Conv -> ConcatConv
 std::unique_ptr<Pass> MakeBlockedLayoutPass();        // blocked_layout.cc: -> com.edgeai BlockedConv (AVX-512)
 

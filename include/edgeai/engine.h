@@ -27,7 +27,8 @@ struct EngineOptions {
   bool profile = false;
   // Graph optimisations applied at load: "none"; "basic" (constant and shape folding, Identity/Dropout removal,
   // dead code elimination); "all" (basic, plus BatchNorm folding and fusions into com.edgeai ops: Conv/Gemm/
-  // MatMul + activation, MatMul + bias, LayerNorm, GELU). Anything else fails the load (invalid_argument).
+  // MatMul + activation, MatMul + bias, LayerNorm, GELU, Concat -> 1x1 Conv, Transposes around a MatMul; on
+  // AVX-512 the channel-blocked layout). Anything else fails the load (invalid_argument).
   std::string optimization_level = "all";
   // Batches of more than one image (at least one per thread): "auto" runs them image by image (several images
   // side by side, one thread each) where every node treats the leading dimension as independent rows and

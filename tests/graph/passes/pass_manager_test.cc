@@ -42,9 +42,9 @@ TEST_CASE("optimisation levels parse and select their passes", "[passes][pass_ma
   CHECK(PassNames(OptLevel::kBasic) == std::set<std::string>{"constant_folding", "shape_folding",
                                                               "identity_elimination", "dead_code_elimination"});
   std::set<std::string> all = PassNames(OptLevel::kAll);
-  CHECK(all.size() == 11);
+  CHECK(all.size() == 12);
   for (const char* p : {"batchnorm_folding", "matmul_add_fusion", "activation_fusion", "layer_norm_fusion",
-                        "gelu_fusion", "concat_conv_fusion", "blocked_layout"}) {
+                        "gelu_fusion", "transpose_matmul_fusion", "concat_conv_fusion", "blocked_layout"}) {
     CHECK(all.count(p) == 1);
   }
 }
