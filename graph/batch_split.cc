@@ -439,6 +439,8 @@ Status BatchSplitRunner::Run(const NamedTensors& inputs, NamedTensors* outputs, 
   for (int id : graph.inputs) {
     auto it = inputs.find(graph.values[id].name);
     if (it == inputs.end() || it->second.rank() == 0) return Status::Ok();
+    // The size limits hold for the caller's tensors, not for one image's view of them.
+    if (it->second.NumElements() > exec_.limits().max_tensor_elements) return Status::Ok();
     const int64_t b = it->second.shape()[0];
     if (batch >= 0 && b != batch) return Status::Ok();
     batch = b;

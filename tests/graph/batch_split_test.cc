@@ -213,6 +213,14 @@ TEST_CASE("batch split leaves batches it cannot split to the whole-batch run", "
   EdgeAIEngine off(Options(2, "off"));
   REQUIRE(off.LoadModelFromBytes(model).ok());
   CHECK(off.model_info().batch_split == "whole: batch_split is off");
+  // The input size limit applies to the whole batch, not to one image.
+  EngineOptions limited = Options(2, "always");
+  limited.max_tensor_elements = 4 * 4 * 6 * 6 - 1;
+  EdgeAIEngine small(limited);
+  REQUIRE(small.LoadModelFromBytes(model).ok());
+  Result<NamedTensors> too_big = small.Run({{"x", RandomTensor(Shape{4, 4, 6, 6}, 3)}});
+  REQUIRE_FALSE(too_big.ok());
+  CHECK(too_big.status().code() == StatusCode::kResourceExhausted);
   EdgeAIEngine invalid(Options(2, "sometimes"));
   Status loaded = invalid.LoadModelFromBytes(model);
   CHECK(loaded.code() == StatusCode::kInvalidArgument);
