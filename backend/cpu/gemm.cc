@@ -114,6 +114,14 @@ std::atomic<int> g_forced_isa{-1};
 
 const KernelSet& ActiveKernels() { return *IsaKernels(ActiveSgemmIsa()); }
 
+// The active level's kernels for a product of m rows (m of C as computed, not transposed).
+const KernelSet& KernelsFor(int64_t m) {
+  const KernelSet& active = ActiveKernels();
+  const KernelSet* narrow = gemm_internal::Avx512NarrowKernelSet();
+  if (&active == gemm_internal::Avx512KernelSet() && narrow != nullptr && m > active.mr && m <= narrow->mr) return *narrow;
+  return active;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Double precision (Eigen)
 
@@ -208,7 +216,7 @@ namespace {
 // The job for C = alpha * op(A) * op(B) + beta * C as `s` describes it (B itself is filled in by the caller).
 Job ShapeJob(const GemmShape& s, float alpha, const float* a, float beta, float* c, const OutputClamp* clamp) {
   Job job;
-  job.ks = &ActiveKernels();
+  job.ks = &KernelsFor(s.m);
   job.m = s.m;
   job.n = s.n;
   job.k = s.k;
@@ -276,12 +284,14 @@ Job PackedAJob(const SgemmPacked& a, int64_t n, float alpha, float beta, float* 
 }  // namespace
 
 SgemmPacked PackSgemmA(bool trans, int64_t m, int64_t k, const float* a, int64_t lda, int64_t expected_n) {
-  const KernelSet& ks = ActiveKernels();
-  if (expected_n > 0 && PreferTransposed(ks, m, expected_n)) {
+  const KernelSet& active = ActiveKernels();
+  if (expected_n > 0 && PreferTransposed(active, m, expected_n)) {
     // A as the B operand of C^T = B^T A^T: op(B') = op(A)^T [K, M], stored as A.
-    const int64_t kblock = KBlock(ks.kc * kTransposedKcFactor, k);
-    return SgemmPackedAccess::Make(m, k, kblock, true, &ks, PackBPanelsOf(ks, !trans, k, m, a, lda, kblock));
+    const int64_t kblock = KBlock(active.kc * kTransposedKcFactor, k);
+    return SgemmPackedAccess::Make(m, k, kblock, true, &active,
+                                   PackBPanelsOf(active, !trans, k, m, a, lda, kblock));
   }
+  const KernelSet& ks = KernelsFor(m);
   AlignedFloatBuffer data;
   const int64_t m_pad = RoundUp(m, ks.mr);
   const int64_t kblock = KBlock(ks.kc, k);

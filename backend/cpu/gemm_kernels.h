@@ -78,6 +78,7 @@ struct KernelSet {
 
 // nullptr where the level is not compiled in (non-x86 builds); whether the CPU runs it is the caller's check.
 const KernelSet* Avx512KernelSet();
+const KernelSet* Avx512NarrowKernelSet();  // 16 x 16 tiles, for products of 15-16 rows
 const KernelSet* Avx2KernelSet();
 const KernelSet* PortableKernelSet();
 

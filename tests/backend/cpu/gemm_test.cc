@@ -195,9 +195,11 @@ TEST_CASE("Sgemm: transposes, alpha, beta, strides, thread counts and every entr
   struct Dims {
     int64_t m, n, k;
   };
-  // Around the register tiles, the K blocks (256) and the M and N cache blocks.
-  const Dims dims[] = {{1, 1, 1}, {1, 1000, 67}, {67, 1, 33}, {2, 37, 300}, {29, 65, 257}, {64, 196, 576},
-                       {130, 49, 520}, {200, 530, 300}, {17, 600, 40}};
+  // Around the register tiles, the K blocks (256) and the M and N cache blocks; 15 and 16 rows take the
+  // AVX-512 16 x 16 tiles.
+  const Dims dims[] = {{1, 1, 1},      {1, 1000, 67},  {67, 1, 33},     {2, 37, 300},  {29, 65, 257},
+                       {64, 196, 576}, {130, 49, 520}, {200, 530, 300}, {17, 600, 40}, {16, 300, 270},
+                       {15, 37, 40}};
   const float scalars[][2] = {{1.0f, 0.0f}, {0.5f, 1.0f}, {-1.5f, 0.25f}};
   uint32_t seed = 100;
   for (SgemmIsa isa : SupportedIsas()) {
@@ -252,17 +254,19 @@ TEST_CASE("Sgemm: an operand packed at one level still works after the level cha
   const std::vector<SgemmIsa> isas = SupportedIsas();
   for (SgemmIsa pack_isa : isas) {
     for (SgemmIsa run_isa : isas) {
-      const Problem p = MakeProblem(37, 70, 300, false, true, 1.0f, 0.5f, 0, 3);
-      REQUIRE(ForceSgemmIsa(pack_isa));
-      SgemmPacked pa = PackSgemmA(false, p.s.m, p.s.k, p.a.data(), p.s.lda);
-      SgemmPacked pb = PackSgemmB(true, p.s.k, p.s.n, p.b.data(), p.s.ldb);
-      REQUIRE(ForceSgemmIsa(run_isa));
-      std::vector<float> c = p.c0;
-      SgemmPackedA(pa, true, p.s.n, p.b.data(), p.s.ldb, p.alpha, p.beta, c.data(), p.s.ldc, pool);
-      CheckResult(p, c, std::string("packed A at ") + SgemmIsaName(pack_isa));
-      c = p.c0;
-      SgemmPackedB(false, p.s.m, p.a.data(), p.s.lda, pb, p.alpha, p.beta, c.data(), p.s.ldc, pool);
-      CheckResult(p, c, std::string("packed B at ") + SgemmIsaName(pack_isa));
+      for (int64_t m : {37, 16}) {
+        const Problem p = MakeProblem(m, 70, 300, false, true, 1.0f, 0.5f, 0, 3);
+        REQUIRE(ForceSgemmIsa(pack_isa));
+        SgemmPacked pa = PackSgemmA(false, p.s.m, p.s.k, p.a.data(), p.s.lda);
+        SgemmPacked pb = PackSgemmB(true, p.s.k, p.s.n, p.b.data(), p.s.ldb);
+        REQUIRE(ForceSgemmIsa(run_isa));
+        std::vector<float> c = p.c0;
+        SgemmPackedA(pa, true, p.s.n, p.b.data(), p.s.ldb, p.alpha, p.beta, c.data(), p.s.ldc, pool);
+        CheckResult(p, c, std::string("packed A at ") + SgemmIsaName(pack_isa));
+        c = p.c0;
+        SgemmPackedB(false, p.s.m, p.a.data(), p.s.lda, pb, p.alpha, p.beta, c.data(), p.s.ldc, pool);
+        CheckResult(p, c, std::string("packed B at ") + SgemmIsaName(pack_isa));
+      }
     }
   }
 }
