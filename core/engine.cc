@@ -147,7 +147,9 @@ std::string EdgeAIEngine::Impl::ChooseBatchSplit(BatchSplitMode mode) {
   };
   const std::string sizes = "one image's intermediates " + mib(split.image_intermediate_bytes) + ", weights " +
                             mib(split.weight_bytes);
-  if (mode == BatchSplitMode::kAuto && !split.pays()) return "whole: the weights outweigh the activations (" + sizes + ")";
+  if (mode == BatchSplitMode::kAuto && !split.pays()) {
+    return "whole: the weights outweigh the activations (" + sizes + ")";
+  }
   batch_split = std::make_unique<BatchSplitRunner>(*executor, pool);
   return "image by image (" + sizes + ")";
 }

@@ -118,8 +118,8 @@ const KernelSet& ActiveKernels() { return *IsaKernels(ActiveSgemmIsa()); }
 const KernelSet& KernelsFor(int64_t m) {
   const KernelSet& active = ActiveKernels();
   const KernelSet* narrow = gemm_internal::Avx512NarrowKernelSet();
-  if (&active == gemm_internal::Avx512KernelSet() && narrow != nullptr && m > active.mr && m <= narrow->mr) return *narrow;
-  return active;
+  const bool avx512 = &active == gemm_internal::Avx512KernelSet();
+  return avx512 && narrow != nullptr && m > active.mr && m <= narrow->mr ? *narrow : active;
 }
 
 // ---------------------------------------------------------------------------------------------------------

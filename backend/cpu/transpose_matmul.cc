@@ -35,7 +35,9 @@ Status ReadPerm(const InferenceContext& ctx, const char* name, size_t rank, std:
     valid = valid && p >= 0 && p < static_cast<int64_t>(rank) && !seen[static_cast<size_t>(p)];
     if (valid) seen[static_cast<size_t>(p)] = 1;
   }
-  if (!valid) return ctx.Error(std::string(name) + " is not a permutation of the input's " + std::to_string(rank) + " axes");
+  if (!valid) {
+    return ctx.Error(std::string(name) + " is not a permutation of the input's " + std::to_string(rank) + " axes");
+  }
   return Status::Ok();
 }
 
@@ -100,7 +102,10 @@ Status MakePlan(const InferenceContext* infer, const KernelContext* run, const S
   Shape product = plan->batch;
   product.push_back(plan->m);
   product.push_back(plan->n);
-  if (perm_y.size() != product.rank()) return error("perm_y has " + std::to_string(perm_y.size()) + " axes, the product " + std::to_string(product.rank()));
+  if (perm_y.size() != product.rank()) {
+    return error("perm_y has " + std::to_string(perm_y.size()) + " axes, the product " +
+                 std::to_string(product.rank()));
+  }
   plan->y = Shape();
   for (int64_t p : perm_y) plan->y.push_back(product[static_cast<size_t>(p)]);
   return Status::Ok();
@@ -153,7 +158,9 @@ class TransposeMatMulKernel final : public Kernel {
     EDGEAI_RETURN_IF_ERROR(ReadPerm(ctx, "perm_a", ra, &perm_a_));
     EDGEAI_RETURN_IF_ERROR(ReadPerm(ctx, "perm_b", rb, &perm_b_));
     EDGEAI_RETURN_IF_ERROR(ReadPerm(ctx, "perm_y", std::max(ra, rb), &perm_y_));
-    if (perm_y_.back() != static_cast<int64_t>(perm_y_.size()) - 1) return ctx.Error("perm_y must keep the last axis last");
+    if (perm_y_.back() != static_cast<int64_t>(perm_y_.size()) - 1) {
+      return ctx.Error("perm_y must keep the last axis last");
+    }
     alpha_ = ctx.attrs().GetFloat("alpha", 1.0f);
     return Status::Ok();
   }

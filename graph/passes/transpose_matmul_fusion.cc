@@ -91,10 +91,11 @@ class TransposeMatMulFusionPass final : public Pass {
       } else if (!div && rewrite::ScalarConstant(graph, s.inputs[0], &c)) {
         x = s.inputs[1];
       }
-      const Tensor* k = x < 0 ? nullptr : rewrite::ConstantOf(graph, div || x == s.inputs[0] ? s.inputs[1] : s.inputs[0]);
+      const int constant = div || x == s.inputs[0] ? s.inputs[1] : s.inputs[0];
+      const Tensor* k = x < 0 ? nullptr : rewrite::ConstantOf(graph, constant);
       // The scalar must not broadcast the product to a higher rank, nor change its dtype.
-      if (x < 0 || k == nullptr || k->dtype() != DataType::kFloat32 || k->rank() > static_cast<size_t>(Rank(graph, x)) ||
-          !std::isfinite(c) || (div && c == 0.0)) {
+      if (x < 0 || k == nullptr || k->dtype() != DataType::kFloat32 ||
+          k->rank() > static_cast<size_t>(Rank(graph, x)) || !std::isfinite(c) || (div && c == 0.0)) {
         break;
       }
       in.scale *= div ? 1.0 / c : c;
