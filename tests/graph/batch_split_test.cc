@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <thread>
 
 #include "graph/batch_split.h"
 #include "tests/graph/passes/blocked_model.h"
@@ -225,4 +226,30 @@ TEST_CASE("batch split leaves batches it cannot split to the whole-batch run", "
   Status loaded = invalid.LoadModelFromBytes(model);
   CHECK(loaded.code() == StatusCode::kInvalidArgument);
   CHECK(loaded.message().find("'sometimes'") != std::string::npos);
+}
+
+TEST_CASE("split batches run concurrently on one engine give each caller its own rows", "[batch_split]") {
+  const std::string model = SmallCnn();
+  EdgeAIEngine engine(Options(2, "always"));
+  REQUIRE(engine.LoadModelFromBytes(model).ok());
+  const Tensor xa = RandomTensor(Shape{6, 4, 6, 6}, 21), xb = RandomTensor(Shape{4, 4, 6, 6}, 22);
+  const Tensor expected_a = RowByRowReference(model, xa), expected_b = RowByRowReference(model, xb);
+  bool ok_a = true, ok_b = true, same_a = true, same_b = true;
+  auto caller = [&](const Tensor& x, const Tensor& expected, bool* ok, bool* same) {
+    NamedTensors outputs;
+    for (int run = 0; run < 20; ++run) {
+      *ok = engine.Run({{"x", x}}, &outputs).ok() && *ok;
+      const Tensor& y = outputs["y"];
+      *same = *same && y.shape() == expected.shape() &&
+              std::memcmp(y.raw_data(), expected.raw_data(), expected.ByteSize()) == 0;
+    }
+  };
+  std::thread a(caller, std::cref(xa), std::cref(expected_a), &ok_a, &same_a);
+  std::thread b(caller, std::cref(xb), std::cref(expected_b), &ok_b, &same_b);
+  a.join();
+  b.join();
+  CHECK(ok_a);
+  CHECK(ok_b);
+  CHECK(same_a);
+  CHECK(same_b);
 }
