@@ -147,8 +147,8 @@ void ThreadPool::ParallelFor(int64_t n, int64_t grain, FunctionRef<void(int64_t,
 
 void ThreadPool::Execute(FunctionRef<void()> fn) const {
   if (threads_ == 1) {
-    // Loops run inline, so there is nothing to enter; and several threads may each run work on one-thread pools
-    // at once (a batch split's images), which a one-slot arena would serialise.
+    // Loops run inline, so there is no arena to enter: a batch split's images, each run on this pool by a
+    // thread of the engine's pool, skip an arena hop per image.
     fn();
     return;
   }

@@ -51,8 +51,8 @@ class ThreadPool {
   // calling kernel is never reused by another kernel meanwhile.
   void ParallelFor(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) const;
 
-  // Runs fn inside this pool's arena and waits for it (a one-thread pool runs it inline: its loops need no arena,
-  // and several threads may run work on one-thread pools at once). While it runs, the pool's other threads spin waiting
+  // Runs fn inside this pool's arena and waits for it (a one-thread pool runs it inline: its loops need no
+  // arena). Several threads may run work on the one-thread pool at once. While it runs, the pool's other threads spin waiting
   // for the loops fn's thread starts (one Execute at a time holds them; concurrent ones run their loops on
   // helper tasks), so that short loops do not pay for waking sleeping threads.
   void Execute(FunctionRef<void()> fn) const;
