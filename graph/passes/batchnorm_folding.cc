@@ -184,16 +184,8 @@ class BatchNormFoldingPass final : public Pass {
     target.inputs.resize(3);
     target.inputs[1] = w_id;
     target.inputs[2] = c_id;
-    Attribute one;
-    one.kind = Attribute::Kind::kFloat;
-    one.f = 1.0f;
-    target.attrs.Set("beta", one);
-    if (target.opset < 7) {
-      Attribute broadcast;
-      broadcast.kind = Attribute::Kind::kInt;
-      broadcast.i = 1;
-      target.attrs.Set("broadcast", broadcast);
-    }
+    target.attrs.Set("beta", rewrite::FloatAttr(1.0f));
+    if (target.opset < 7) target.attrs.Set("broadcast", rewrite::IntAttr(1));
     Finish(graph, gemm, bn);
     return true;
   }

@@ -75,20 +75,6 @@ bool QualifyingAdd(const Graph& graph, const Node& node) {
          a.dims[3] == b.dims[3] && a.dims[1] % kBlock == 0;
 }
 
-Attribute Ints(std::vector<int64_t> values) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInts;
-  a.ints = std::move(values);
-  return a;
-}
-
-Attribute Int(int64_t value) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = value;
-  return a;
-}
-
 class BlockedLayoutPass final : public Pass {
  public:
   const char* name() const override { return "blocked_layout"; }
@@ -160,9 +146,9 @@ class BlockedLayoutPass final : public Pass {
       const int yb = new_value(y, "_blocked");
       if (kind[n] == kConv) {
         AttributeMap attrs;
-        attrs.Set("group", Int(original.attrs.GetInt("group", 1)));
-        attrs.Set("strides", Ints(original.attrs.GetInts("strides", {1, 1})));
-        attrs.Set("pads", Ints(original.attrs.GetInts("pads", {0, 0, 0, 0})));
+        attrs.Set("group", rewrite::IntAttr(original.attrs.GetInt("group", 1)));
+        attrs.Set("strides", rewrite::IntsAttr(original.attrs.GetInts("strides", {1, 1})));
+        attrs.Set("pads", rewrite::IntsAttr(original.attrs.GetInts("pads", {0, 0, 0, 0})));
         for (const char* name : {"activation", "activation_params"}) {
           if (const Attribute* a = original.attrs.Find(name)) attrs.Set(name, *a);
         }

@@ -155,14 +155,8 @@ class LayerNormFusionPass final : public Pass {
     ln.name = name;
     ln.inputs = {match.x, gamma};
     if (match.beta >= 0) ln.inputs.push_back(match.beta);
-    Attribute axis;
-    axis.kind = Attribute::Kind::kInt;
-    axis.i = -1;
-    Attribute epsilon;
-    epsilon.kind = Attribute::Kind::kFloat;
-    epsilon.f = match.epsilon;
-    ln.attrs.Set("axis", axis);
-    ln.attrs.Set("epsilon", epsilon);
+    ln.attrs.Set("axis", rewrite::IntAttr(-1));
+    ln.attrs.Set("epsilon", rewrite::FloatAttr(match.epsilon));
     rewrite::SetOutputs(graph, first, {match.y});
     return true;
   }

@@ -43,13 +43,6 @@ class TransposeMatMulFusionPass final : public Pass {
     std::vector<int> absorbed;    // nodes to remove
   };
 
-  static Attribute Ints(const std::vector<int64_t>& values) {
-    Attribute a;
-    a.kind = Attribute::Kind::kInts;
-    a.ints = values;
-    return a;
-  }
-
   static int Rank(const Graph& graph, int value) {
     const ValueType& t = graph.values[value].type;
     return t.rank_known ? static_cast<int>(t.dims.rank()) : -1;
@@ -135,16 +128,11 @@ class TransposeMatMulFusionPass final : public Pass {
     fused.domain = kEdgeAIDomain;
     fused.opset = 1;
     fused.inputs = {a.source, b.source};
-    if (!a.perm.empty()) fused.attrs.Set("perm_a", Ints(a.perm));
-    if (!b.perm.empty()) fused.attrs.Set("perm_b", Ints(b.perm));
-    if (!perm_y.empty()) fused.attrs.Set("perm_y", Ints(perm_y));
+    if (!a.perm.empty()) fused.attrs.Set("perm_a", rewrite::IntsAttr(a.perm));
+    if (!b.perm.empty()) fused.attrs.Set("perm_b", rewrite::IntsAttr(b.perm));
+    if (!perm_y.empty()) fused.attrs.Set("perm_y", rewrite::IntsAttr(perm_y));
     const double alpha = a.scale * b.scale;
-    if (alpha != 1.0) {
-      Attribute f;
-      f.kind = Attribute::Kind::kFloat;
-      f.f = static_cast<float>(alpha);
-      fused.attrs.Set("alpha", f);
-    }
+    if (alpha != 1.0) fused.attrs.Set("alpha", rewrite::FloatAttr(static_cast<float>(alpha)));
     for (int n : a.absorbed) rewrite::RemoveNode(graph, n);
     for (int n : b.absorbed) rewrite::RemoveNode(graph, n);
     if (out_transpose >= 0) {
