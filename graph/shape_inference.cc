@@ -71,10 +71,7 @@ int AppendCast(Graph& graph, int from, int to_value, DataType to, int opset, con
   cast.name = name;
   cast.op_type = "Cast";
   cast.opset = opset;
-  Attribute attr;
-  attr.kind = Attribute::Kind::kInt;
-  attr.i = static_cast<int64_t>(to);
-  cast.attrs.Set("to", attr);
+  cast.attrs.Set("to", IntAttr(static_cast<int64_t>(to)));
   cast.inputs = {from};
   cast.outputs = {to_value};
   int index = static_cast<int>(graph.nodes.size());

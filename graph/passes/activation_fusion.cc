@@ -77,19 +77,14 @@ class ActivationFusionPass final : public Pass {
       if (dtype != DataType::kFloat32 && dtype != DataType::kFloat64) continue;
       std::string fused = FusedName(graph.nodes[producer]);
       if (fused.empty() || graph.nodes[producer].outputs.size() != 1) continue;
-      Attribute activation;
-      activation.kind = Attribute::Kind::kString;
-      activation.s = act.op_type;
-      Attribute values;
-      values.kind = Attribute::Kind::kFloats;
-      values.floats = params;
       const int y = act.outputs[0];
+      Attribute activation = StringAttr(act.op_type);  // before RemoveNode clears it
       rewrite::RemoveNode(graph, static_cast<int>(n));
       Node& target = graph.nodes[producer];
       target.op_type = fused;
       target.domain = kEdgeAIDomain;
-      target.attrs.Set("activation", activation);
-      target.attrs.Set("activation_params", values);
+      target.attrs.Set("activation", std::move(activation));
+      target.attrs.Set("activation_params", FloatsAttr(params));
       rewrite::SetOutputs(graph, producer, {y});
       changed = true;
     }

@@ -184,8 +184,8 @@ class BatchNormFoldingPass final : public Pass {
     target.inputs.resize(3);
     target.inputs[1] = w_id;
     target.inputs[2] = c_id;
-    target.attrs.Set("beta", rewrite::FloatAttr(1.0f));
-    if (target.opset < 7) target.attrs.Set("broadcast", rewrite::IntAttr(1));
+    target.attrs.Set("beta", FloatAttr(1.0f));
+    if (target.opset < 7) target.attrs.Set("broadcast", IntAttr(1));
     Finish(graph, gemm, bn);
     return true;
   }

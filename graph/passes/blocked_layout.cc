@@ -146,9 +146,9 @@ class BlockedLayoutPass final : public Pass {
       const int yb = new_value(y, "_blocked");
       if (kind[n] == kConv) {
         AttributeMap attrs;
-        attrs.Set("group", rewrite::IntAttr(original.attrs.GetInt("group", 1)));
-        attrs.Set("strides", rewrite::IntsAttr(original.attrs.GetInts("strides", {1, 1})));
-        attrs.Set("pads", rewrite::IntsAttr(original.attrs.GetInts("pads", {0, 0, 0, 0})));
+        attrs.Set("group", IntAttr(original.attrs.GetInt("group", 1)));
+        attrs.Set("strides", IntsAttr(original.attrs.GetInts("strides", {1, 1})));
+        attrs.Set("pads", IntsAttr(original.attrs.GetInts("pads", {0, 0, 0, 0})));
         for (const char* name : {"activation", "activation_params"}) {
           if (const Attribute* a = original.attrs.Find(name)) attrs.Set(name, *a);
         }

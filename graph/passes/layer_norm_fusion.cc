@@ -155,8 +155,8 @@ class LayerNormFusionPass final : public Pass {
     ln.name = name;
     ln.inputs = {match.x, gamma};
     if (match.beta >= 0) ln.inputs.push_back(match.beta);
-    ln.attrs.Set("axis", rewrite::IntAttr(-1));
-    ln.attrs.Set("epsilon", rewrite::FloatAttr(match.epsilon));
+    ln.attrs.Set("axis", IntAttr(-1));
+    ln.attrs.Set("epsilon", FloatAttr(match.epsilon));
     rewrite::SetOutputs(graph, first, {match.y});
     return true;
   }

@@ -117,27 +117,6 @@ int AddConstant(Graph& graph, const std::string& base, Tensor tensor) {
   return id;
 }
 
-Attribute IntAttr(int64_t value) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = value;
-  return a;
-}
-
-Attribute IntsAttr(std::vector<int64_t> values) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInts;
-  a.ints = std::move(values);
-  return a;
-}
-
-Attribute FloatAttr(float value) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = value;
-  return a;
-}
-
 int OtherInput(const Node& node, int value) {
   if (node.inputs.size() != 2 || node.outputs.size() != 1) return -1;
   if (node.inputs[0] == value) return node.inputs[1];

@@ -35,11 +35,6 @@ void SetOutputs(Graph& graph, int node, const std::vector<int>& outputs);
 int AddConstant(Graph& graph, const std::string& base, Tensor tensor);
 std::string UniqueValueName(const Graph& graph, const std::string& base);
 
-// Attribute values for the nodes a pass writes.
-Attribute IntAttr(int64_t value);
-Attribute IntsAttr(std::vector<int64_t> values);
-Attribute FloatAttr(float value);
-
 // The input of binary `node` other than `value` (when `value` is one of its two inputs), else -1.
 int OtherInput(const Node& node, int value);
 

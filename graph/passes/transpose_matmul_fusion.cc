@@ -128,11 +128,11 @@ class TransposeMatMulFusionPass final : public Pass {
     fused.domain = kEdgeAIDomain;
     fused.opset = 1;
     fused.inputs = {a.source, b.source};
-    if (!a.perm.empty()) fused.attrs.Set("perm_a", rewrite::IntsAttr(a.perm));
-    if (!b.perm.empty()) fused.attrs.Set("perm_b", rewrite::IntsAttr(b.perm));
-    if (!perm_y.empty()) fused.attrs.Set("perm_y", rewrite::IntsAttr(perm_y));
+    if (!a.perm.empty()) fused.attrs.Set("perm_a", IntsAttr(a.perm));
+    if (!b.perm.empty()) fused.attrs.Set("perm_b", IntsAttr(b.perm));
+    if (!perm_y.empty()) fused.attrs.Set("perm_y", IntsAttr(perm_y));
     const double alpha = a.scale * b.scale;
-    if (alpha != 1.0) fused.attrs.Set("alpha", rewrite::FloatAttr(static_cast<float>(alpha)));
+    if (alpha != 1.0) fused.attrs.Set("alpha", FloatAttr(static_cast<float>(alpha)));
     for (int n : a.absorbed) rewrite::RemoveNode(graph, n);
     for (int n : b.absorbed) rewrite::RemoveNode(graph, n);
     if (out_transpose >= 0) {

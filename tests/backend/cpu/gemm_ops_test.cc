@@ -17,18 +17,6 @@ using namespace edgeai;
 
 namespace {
 
-Attribute Ints(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute Int(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
 
 Tensor RandomTensor(const Shape& shape, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -132,10 +120,10 @@ TEST_CASE("Conv gives the same results with packed, run-time and replaced weight
     const Tensor w = RandomTensor(Shape{p.m, p.c / p.group, p.kh, p.kw}, seed++);
     const Tensor b = RandomTensor(Shape{p.m}, seed++);
     AttributeMap attrs;
-    attrs.Set("strides", Ints({p.stride, p.stride}));
-    attrs.Set("pads", Ints({p.pad, p.pad, p.pad, p.pad}));
-    attrs.Set("dilations", Ints({p.dilation, p.dilation}));
-    attrs.Set("group", Int(p.group));
+    attrs.Set("strides", IntsAttr({p.stride, p.stride}));
+    attrs.Set("pads", IntsAttr({p.pad, p.pad, p.pad, p.pad}));
+    attrs.Set("dilations", IntsAttr({p.dilation, p.dilation}));
+    attrs.Set("group", IntAttr(p.group));
     const std::vector<double> want = ReferenceConv(p, x, w, b);
     for (WeightMode mode : {WeightMode::kConstant, WeightMode::kRuntime, WeightMode::kOtherConstant}) {
       for (const ThreadPool* pool : {&pool1, &pool2}) {
@@ -168,13 +156,9 @@ TEST_CASE("Gemm and MatMul give the same results with packed, run-time and repla
       }
     }
     AttributeMap attrs;
-    attrs.Set("transB", Int(trans_b));
-    Attribute alpha, beta;
-    alpha.kind = beta.kind = Attribute::Kind::kFloat;
-    alpha.f = 0.5f;
-    beta.f = 2.0f;
-    attrs.Set("alpha", alpha);
-    attrs.Set("beta", beta);
+    attrs.Set("transB", IntAttr(trans_b));
+    attrs.Set("alpha", FloatAttr(0.5f));
+    attrs.Set("beta", FloatAttr(2.0f));
     for (WeightMode mode : {WeightMode::kConstant, WeightMode::kRuntime, WeightMode::kOtherConstant}) {
       INFO("transB=" << trans_b << " mode=" << static_cast<int>(mode));
       CheckClose(RunOp("Gemm", attrs, {a, bt, c}, mode, pool), want);

@@ -19,48 +19,14 @@ inline const ThreadPool& TestPool() {
   return pool;
 }
 
-inline Attribute IntAttr(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-inline Attribute IntsAttr(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-inline Attribute FloatAttr(float v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloat;
-  a.f = v;
-  return a;
-}
-inline Attribute FloatsAttr(std::vector<float> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kFloats;
-  a.floats = std::move(v);
-  return a;
-}
-inline Attribute StringAttr(std::string v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kString;
-  a.s = std::move(v);
-  return a;
-}
-inline Attribute StringsAttr(std::vector<std::string> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::kStrings;
-  a.strings = std::move(v);
-  return a;
-}
-inline Attribute TensorAttr(Tensor t) {
-  Attribute a;
-  a.kind = Attribute::Kind::kTensor;
-  a.t = std::move(t);
-  return a;
-}
+// The attribute constructors of backend/op_attributes.h, under the names these tests have always used.
+using edgeai::FloatAttr;
+using edgeai::FloatsAttr;
+using edgeai::IntAttr;
+using edgeai::IntsAttr;
+using edgeai::StringAttr;
+using edgeai::StringsAttr;
+using edgeai::TensorAttr;
 
 inline Tensor I64(const Shape& shape, const std::vector<int64_t>& v) { return Tensor::FromVector<int64_t>(shape, v); }
 inline Tensor I64s(const std::vector<int64_t>& v) { return I64(Shape{static_cast<int64_t>(v.size())}, v); }
