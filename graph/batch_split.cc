@@ -5,6 +5,8 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "backend/shape_util.h"
+
 namespace edgeai {
 namespace {
 
@@ -108,17 +110,7 @@ class Analyzer {
   bool ConstInts(const Node& node, size_t i, std::vector<int64_t>* out) const {
     if (i >= node.inputs.size() || node.inputs[i] < 0) return false;
     const Value& v = g_.values[node.inputs[i]];
-    if (!v.is_constant()) return false;
-    const Tensor& t = v.constant;
-    out->clear();
-    if (t.dtype() == DataType::kInt64) {
-      out->assign(t.data<int64_t>(), t.data<int64_t>() + t.NumElements());
-    } else if (t.dtype() == DataType::kInt32) {
-      for (int64_t k = 0; k < t.NumElements(); ++k) out->push_back(t.data<int32_t>()[k]);
-    } else {
-      return false;
-    }
-    return true;
+    return v.is_constant() && ReadInt64s(v.constant, out).ok();
   }
   // The node's axes (attribute before `input_from_opset`, else input 1), or false when absent.
   bool Axes(const Node& node, int input_from_opset, std::vector<int64_t>* axes) const {
@@ -129,14 +121,11 @@ class Analyzer {
     }
     return ConstInts(node, 1, axes);
   }
-  static bool TouchesAxis0(const std::vector<int64_t>& axes, int rank) {
-    for (int64_t a : axes) {
-      if (a == 0 || a + rank == 0) return true;
-    }
-    return false;
-  }
   // The leading axis of a rank-r tensor is `axis` (possibly negative).
   static bool IsAxis0(int64_t axis, int rank) { return axis == 0 || axis + rank == 0; }
+  static bool TouchesAxis0(const std::vector<int64_t>& axes, int rank) {
+    return std::any_of(axes.begin(), axes.end(), [rank](int64_t a) { return IsAxis0(a, rank); });
+  }
 
   std::string CheckNode(const Node& node) const {
     const std::string& op = node.op_type;
@@ -269,20 +258,18 @@ class Analyzer {
   std::vector<char> batched_;
 };
 
-// Same dtype, the per-image view of `whole` at `image`.
-Tensor ImageView(const Tensor& whole, int64_t image) {
-  Shape shape = whole.shape();
-  const int64_t batch = shape[0];
-  shape[0] = 1;
-  const size_t bytes = whole.ByteSize() / static_cast<size_t>(batch);
-  auto* base = static_cast<char*>(const_cast<void*>(whole.raw_data()));
-  return Tensor::View(whole.dtype(), shape, base + bytes * static_cast<size_t>(image));
-}
-
+// One image's shape: the batch dimension set to 1.
 Shape RowShape(const Shape& whole) {
   Shape row = whole;
   row[0] = 1;
   return row;
+}
+
+// Same dtype, the per-image view of `whole` at `image`.
+Tensor ImageView(const Tensor& whole, int64_t image) {
+  const size_t bytes = whole.ByteSize() / static_cast<size_t>(whole.shape()[0]);
+  auto* base = static_cast<char*>(const_cast<void*>(whole.raw_data()));
+  return Tensor::View(whole.dtype(), RowShape(whole.shape()), base + bytes * static_cast<size_t>(image));
 }
 
 }  // namespace
@@ -359,17 +346,12 @@ Status BatchSplitRunner::RunFirstImage(const NamedTensors& inputs, NamedTensors*
   return Status::Ok();
 }
 
-// Images [first, batch): one image per thread at a time, each computing on one thread.
+// Images [first, batch): one image per thread at a time, each computing on one thread, claimed in order (with
+// one thread, simply in order).
 Status BatchSplitRunner::RunImages(const NamedTensors& inputs, NamedTensors* outputs, int64_t first,
                                    int64_t batch, Scratch& scratch, bool* mismatch) const {
   const int workers = pool_.threads();
   Status status = Status::Ok();
-  if (workers == 1) {
-    for (int64_t image = first; image < batch && status.ok() && !*mismatch; ++image) {
-      status = RunImage(image, inputs, outputs, scratch.image_inputs[0], scratch.image_outputs[0], pool_, mismatch);
-    }
-    return status;
-  }
   std::atomic<int64_t> next{first};
   std::atomic<bool> stop{false};
   std::mutex mutex;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backend/thread_pool.h"
+#include "graph/batch_split.h"
 #include "tools/bench_stats.h"
 #include "tools/cli.h"
 #include "tools/cli_common.h"
@@ -55,7 +56,7 @@ Status ParseValueFlag(const std::string& flag, const std::string& value, BenchAr
   } else if (flag == "--opt-level") {
     EDGEAI_ASSIGN_OR_RETURN(parsed->opt_level, ParseOptLevelFlag(value));
   } else if (flag == "--batch-split") {
-    if (value != "auto" && value != "off" && value != "always") {
+    if (!ParseBatchSplitMode(value).ok()) {
       return InvalidArgument("--batch-split must be auto, off or always, got '" + value + "'");
     }
     parsed->batch_split = value;

@@ -84,6 +84,7 @@ void PrintInfo(const std::string& path, const EdgeAIEngine& engine, std::ostream
   out << "nodes: " << info.node_count << "\n";
   out << "ops:\n";
   for (const auto& [op, count] : ops) out << "  " << op << " " << count << "\n";
+  out << "batch split: " << info.batch_split << "\n";
 }
 
 // The graph as it runs: op counts after the passes, then every node in execution order.
@@ -133,7 +134,6 @@ void PrintMemoryPlan(const EdgeAIEngine& engine, std::ostream& out) {
                 static_cast<long long>(memory.tensors), memory.intermediate_bytes / 1048576.0,
                 memory.planned_bytes / 1048576.0, saved);
   out << line << " at batch 1\n";
-  out << "batch split: " << engine.model_info().batch_split << "\n";
 }
 
 std::string FormatBytes(size_t bytes) {
