@@ -109,14 +109,7 @@ class ConcatConvKernel final : public Kernel {
       SgemmPackedA(packed_, pixels, rows, 1.0f, 0.0f, yi, pixels, pool, bias, fused);
       if (!act_.IsClamp()) ApplyActivation(yi, m_ * pixels, act_);
     };
-    if (batch >= 2 * ctx.pool().threads()) {
-      PrepareSgemmThreads(ctx.pool());
-      ctx.pool().ParallelFor(batch, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t img = begin; img < end; ++img) image(img, ThreadPool::Serial());
-      });
-    } else {
-      for (int64_t img = 0; img < batch; ++img) image(img, ctx.pool());
-    }
+    ForEachProduct(batch, ctx.pool(), image);
     return Status::Ok();
   }
 

@@ -381,16 +381,10 @@ void RunConv(const ConvCallGeometry& p, const T* x, const T* w, const SgemmPacke
       return;
     }
   }
-  const int64_t items = p.batch * p.group;
-  if (items >= 2 * pool.threads()) {
-    if constexpr (std::is_same_v<T, float>) PrepareSgemmThreads(pool);
-    // Enough independent (image, group) pairs to keep every thread busy: each runs serially.
-    pool.ParallelFor(items, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) ConvItem(p, x, w, packed, bias, y, act, i, ThreadPool::Serial());
-    });
-  } else {
-    for (int64_t i = 0; i < items; ++i) ConvItem(p, x, w, packed, bias, y, act, i, pool);
-  }
+  // Independent (image, group) pairs: spread over the threads when there are enough to keep them busy.
+  ForEachProduct(p.batch * p.group, pool, [&](int64_t i, const ThreadPool& item_pool) {
+    ConvItem(p, x, w, packed, bias, y, act, i, item_pool);
+  });
 }
 
 class ConvKernel : public Kernel, public ActivationFusable {

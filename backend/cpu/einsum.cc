@@ -152,13 +152,9 @@ void Gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T
 template <typename T>
 void BatchedGemm(int64_t batch, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c,
                  const ThreadPool& pool) {
-  if (batch >= 2 * pool.threads()) {
-    pool.ParallelFor(batch, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) Gemm(ta, tb, m, n, k, a + i * m * k, b + i * k * n, c + i * m * n, ThreadPool::Serial());
-    });
-    return;
-  }
-  for (int64_t i = 0; i < batch; ++i) Gemm(ta, tb, m, n, k, a + i * m * k, b + i * k * n, c + i * m * n, pool);
+  ForEachProduct(batch, pool, [&](int64_t i, const ThreadPool& item_pool) {
+    Gemm(ta, tb, m, n, k, a + i * m * k, b + i * k * n, c + i * m * n, item_pool);
+  });
 }
 
 // Scratch of the calling thread; grown, never shrunk. Nothing here is touched by other threads' work items.

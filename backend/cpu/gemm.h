@@ -115,6 +115,11 @@ void SgemmPackedB(bool trans_a, int64_t m, const float* a, int64_t lda, const Sg
 // batch) call it first with their pool.
 void PrepareSgemmThreads(const ThreadPool& pool);
 
+// Runs fn(i, pool) for `items` independent products (images, groups, batch matrices): with at least two per
+// thread the items are shared out and each computes on one thread (ThreadPool::Serial()); otherwise they run
+// one after another, each on the whole pool.
+void ForEachProduct(int64_t items, const ThreadPool& pool, FunctionRef<void(int64_t, const ThreadPool&)> fn);
+
 // The micro-kernel levels. The best one the CPU supports is chosen on first use; tests and benchmarks may
 // force another (process-wide; not meant to change while products run).
 enum class SgemmIsa { kPortable, kAvx2, kAvx512 };

@@ -386,6 +386,17 @@ void RunJob(Job job, const ThreadPool& pool) {
 
 }  // namespace gemm_internal
 
+void ForEachProduct(int64_t items, const ThreadPool& pool, FunctionRef<void(int64_t, const ThreadPool&)> fn) {
+  if (items >= 2 * pool.threads() && pool.threads() > 1) {
+    PrepareSgemmThreads(pool);
+    pool.ParallelFor(items, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) fn(i, ThreadPool::Serial());
+    });
+    return;
+  }
+  for (int64_t i = 0; i < items; ++i) fn(i, pool);
+}
+
 void PrepareSgemmThreads(const ThreadPool& pool) {
   using namespace gemm_internal;
   PreparedScratch();

@@ -230,14 +230,7 @@ void RunMatMul(const Tensor& at, const Tensor& bt, const SgemmPacked* packed_b, 
     idx.Offsets(i, &a_off, &b_off);
     Product(s, a + a_off, b + b_off, y + i * m * n, p);
   };
-  if (batches >= 2 * pool.threads()) {
-    if constexpr (std::is_same_v<T, float>) PrepareSgemmThreads(pool);
-    pool.ParallelFor(batches, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) one(i, ThreadPool::Serial());
-    });
-  } else {
-    for (int64_t i = 0; i < batches; ++i) one(i, pool);
-  }
+  ForEachProduct(batches, pool, one);
   if (!epi.empty()) epi.Finish(y, batches * m, n, false, false, pool);
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_ops.h"
+#include "backend/cpu/data_movement.h"
 #include "backend/cpu/gemm.h"
 #include "backend/thread_pool.h"
 
@@ -49,17 +50,12 @@ struct Operand {
 };
 
 Operand Permuted(const Shape& source, const std::vector<int64_t>& perm) {
-  int64_t source_strides[kMaxRank];
-  int64_t stride = 1;
-  for (size_t d = source.rank(); d-- > 0;) {
-    source_strides[d] = stride;
-    stride *= source[d];
-  }
+  const Shape source_strides = ContiguousStrides(source);
   Operand op;
   op.rank = source.rank();
   for (size_t d = 0; d < op.rank; ++d) {
     op.dims[d] = source[static_cast<size_t>(perm[d])];
-    op.strides[d] = source_strides[perm[d]];
+    op.strides[d] = source_strides[static_cast<size_t>(perm[d])];
   }
   return op;
 }
@@ -183,12 +179,8 @@ class TransposeMatMulKernel final : public Kernel {
     }
     // Y's strides in the product's axis order: axis perm_y[d] of the product is axis d of Y.
     const size_t ry = plan.y.rank();
-    int64_t y_strides[kMaxRank], product_strides[kMaxRank];
-    int64_t stride = 1;
-    for (size_t d = ry; d-- > 0;) {
-      y_strides[d] = stride;
-      stride *= plan.y[d];
-    }
+    const Shape y_strides = ContiguousStrides(plan.y);
+    int64_t product_strides[kMaxRank];
     for (size_t d = 0; d < ry; ++d) product_strides[perm_y_[d]] = y_strides[d];
     s.ldc = plan.m == 1 ? std::max<int64_t>(plan.n, 1) : product_strides[ry - 2];
     if (y->NumElements() == 0) return Status::Ok();
@@ -217,15 +209,7 @@ class TransposeMatMulKernel final : public Kernel {
       }
       Sgemm(s, alpha_, ap + oa, bp + ob, 0.0f, yp + oy, pool);
     };
-    const ThreadPool& pool = ctx.pool();
-    if (batches >= 2 * pool.threads() && pool.threads() > 1) {
-      PrepareSgemmThreads(pool);
-      pool.ParallelFor(batches, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) one(i, ThreadPool::Serial());
-      });
-    } else {
-      for (int64_t i = 0; i < batches; ++i) one(i, pool);
-    }
+    ForEachProduct(batches, ctx.pool(), one);
     return Status::Ok();
   }
 
