@@ -30,6 +30,9 @@ class FunctionRef<R(Args...)> {
   R (*call_)(void*, Args...);
 };
 
+// Whether a pool's threads share a cache: probed (the default), or fixed by the caller (tests, benchmarks).
+enum class CacheSharing { kProbe, kShared, kSplit };
+
 class ThreadPool {
  public:
   // threads <= 0: one per hardware thread.
@@ -56,6 +59,18 @@ class ThreadPool {
   // for the loops fn's thread starts (one Execute at a time holds them; concurrent ones run their loops on
   // helper tasks), so that short loops do not pay for waking sleeping threads.
   void Execute(FunctionRef<void()> fn) const;
+
+  // Whether the pool's threads were last found to share a cache, so that a line one writes reaches the other
+  // cheaply. A VM's vCPUs may sit on one CCD of the host for a while, then on two (for seconds to minutes);
+  // across CCDs, reading or writing a line the other core holds costs 2-3x a local access, and memory that
+  // the threads write in turn is better not reused between tensors (see ExecutionContext). Execute measures
+  // it (a cache line handed between two of the pool's threads, ~1-5 us) at most every 250 ms; true for a
+  // one-thread pool and until the first measurement.
+  bool ThreadsShareCache() const;
+  void SetCacheSharing(CacheSharing mode);
+  // The one-way latency of handing a cache line from the calling thread to one of the pool's threads, in ns,
+  // or -1 when none answered within 0.2 ms (a one-thread pool: -1). Call it inside Execute, where helpers wait.
+  double MeasureHandOff() const;
 
  private:
   struct Arena;

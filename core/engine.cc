@@ -90,6 +90,7 @@ Status EdgeAIEngine::Impl::Load(const std::string& bytes, const std::string& bas
   Unload();
   EDGEAI_ASSIGN_OR_RETURN(OptLevel level, ParseOptLevel(options.optimization_level));
   EDGEAI_ASSIGN_OR_RETURN(BatchSplitMode split_mode, ParseBatchSplitMode(options.batch_split));
+  EDGEAI_ASSIGN_OR_RETURN(MemoryLayout memory_layout, ParseMemoryLayout(options.memory_layout));
   model_name = name;
   ImportOptions import_options;
   import_options.model_name = name;
@@ -107,6 +108,7 @@ Status EdgeAIEngine::Impl::Load(const std::string& bytes, const std::string& bas
   RunLimits limits;
   limits.max_tensor_elements = options.max_tensor_elements;
   limits.profile = options.profile;
+  limits.memory_layout = memory_layout;
   Result<std::unique_ptr<Executor>> created = Executor::Create(shared_graph, registry, pool, limits);
   if (!created.ok()) return created.status().WithContext(context);
   executor = std::move(created).value();

@@ -89,6 +89,7 @@ Status ExecutionContext::BindInputs(const NamedTensors& inputs, NamedTensors* ou
     caller_outputs_[id] = it != outputs->end() && it->second.defined() ? &it->second : nullptr;
   }
   if (recording_) {
+    spread_ready_ = false;
     std::fill(slot_bytes_.begin(), slot_bytes_.end(), 0);
     std::fill(slot_offset_.begin(), slot_offset_.end(), -1);
     std::fill(slot_first_use_.begin(), slot_first_use_.end(), -1);
@@ -128,7 +129,7 @@ Result<Tensor*> ExecutionContext::Output(size_t i, const Shape& shape) {
     out = Tensor::View(dtype, shape, const_cast<void*>(caller->raw_data()));
   } else if (!recording_ && slot_offset_[slot] >= 0 && bytes <= slot_bytes_[slot] &&
              MayUsePlannedBytes(slot, dtype, bytes)) {
-    out = Tensor::View(dtype, shape, arena_.data() + slot_offset_[slot]);
+    out = Tensor::View(dtype, shape, PlannedBytes(slot));
   } else {
     EDGEAI_ASSIGN_OR_RETURN(out, Tensor::Allocate(dtype, shape));
   }
@@ -147,7 +148,7 @@ bool ExecutionContext::MayUsePlannedBytes(int slot, DataType dtype, int64_t byte
   int shared = slot_shared_input_[slot];
   if (shared < 0) return true;
   const Tensor* in = state().inputs[shared];
-  return in != nullptr && in->raw_data() == arena_.data() + slot_offset_[slot] && in->dtype() == dtype &&
+  return in != nullptr && in->raw_data() == PlannedBytes(slot) && in->dtype() == dtype &&
          static_cast<int64_t>(in->ByteSize()) == bytes;
 }
 
@@ -246,10 +247,27 @@ Status ExecutionContext::BuildPlan() {
     slots.push_back(static_cast<int>(slot));
   }
   // The debugging layout (reuse_memory off) keeps every tensor apart, aliases included.
-  int64_t aliased = exec_.limits().reuse_memory ? PlanSharing(request_of, &requests) : 0;
-  BufferPlan plan = PlanBuffers(requests, Arena::kAlignment, exec_.limits().reuse_memory);
+  const bool reuse = exec_.limits().reuse_memory;
+  int64_t aliased = reuse ? PlanSharing(request_of, &requests) : 0;
+  BufferPlan plan = PlanBuffers(requests, Arena::kAlignment, reuse);
   EDGEAI_RETURN_IF_ERROR(arena_.Reserve(static_cast<size_t>(plan.arena_bytes)));
   for (size_t r = 0; r < slots.size(); ++r) slot_offset_[slots[r]] = plan.offsets[r];
+  // The spread layout, for runs whose threads share no cache (ThreadPool::ThreadsShareCache): every buffer
+  // its own bytes, so that each address is written by one step, and (the pool dealing out each loop alike)
+  // by one thread, every run. Reused bytes are written by one core and then by the other, which there means
+  // fetching each line from the other core's cache: measured on a 2-vCPU VM whose vCPUs sat on two CCDs,
+  // squeezenet1_1 and mobilenet_v2 ran 15-20% faster at 2 threads spread; with a shared cache the reused
+  // layout is 10-13% faster (its buffers are still in the core's L2). The arena is reserved here so that a
+  // switch allocates nothing; its pages are touched only once a spread run writes them.
+  spread_ready_ = false;
+  if (reuse && exec_.limits().memory_layout != MemoryLayout::kReuse && pool_->threads() > 1 &&
+      plan.total_bytes <= kMaxSpreadBytes && plan.total_bytes > plan.arena_bytes) {
+    BufferPlan spread = PlanBuffers(requests, Arena::kAlignment, false);
+    EDGEAI_RETURN_IF_ERROR(spread_arena_.Reserve(static_cast<size_t>(spread.arena_bytes)));
+    spread_offset_.assign(values_.size(), -1);
+    for (size_t r = 0; r < slots.size(); ++r) spread_offset_[slots[r]] = spread.offsets[r];
+    spread_ready_ = true;
+  }
   exec_.RecordPlan(
       MemoryPlanStats{plan.arena_bytes, plan.total_bytes, static_cast<int64_t>(slots.size()), aliased});
   return Status::Ok();
@@ -326,6 +344,8 @@ Status ExecutionContext::Run(const NamedTensors& inputs, NamedTensors* outputs, 
   Status status = BindInputs(inputs, outputs);
   if (status.ok()) {
     pool.Execute([&] {
+      use_spread_ = spread_ready_ && pool.threads() > 1 &&
+                    (exec_.limits().memory_layout == MemoryLayout::kSpread || !pool.ThreadsShareCache());
       for (size_t s = 0; s < exec_.steps().size(); ++s) {
         status = RunStep(s);
         if (!status.ok()) return;

@@ -48,6 +48,12 @@ class ExecutionContext : public KernelContext {
   int64_t PlanSharing(const std::vector<int>& request_of, std::vector<BufferRequest>* requests);
   bool MayUsePlannedBytes(int slot, DataType dtype, int64_t bytes) const;
   Status CollectOutputs(NamedTensors* outputs);
+  uint8_t* PlannedBytes(int slot) {
+    return use_spread_ ? spread_arena_.data() + spread_offset_[slot] : arena_.data() + slot_offset_[slot];
+  }
+  const uint8_t* PlannedBytes(int slot) const {
+    return use_spread_ ? spread_arena_.data() + spread_offset_[slot] : arena_.data() + slot_offset_[slot];
+  }
 
   const Executor& exec_;
   const Graph& graph_;
@@ -65,6 +71,12 @@ class ExecutionContext : public KernelContext {
   std::vector<char> value_static_;    // the value's data is fixed by the input shapes
   std::vector<char> shape_static_;    // the value's shape is fixed by the input shapes
   Arena arena_;
+  // The spread layout: no bytes reused between tensors (see BuildPlan); for plans up to kMaxSpreadBytes.
+  static constexpr int64_t kMaxSpreadBytes = int64_t{48} << 20;
+  bool spread_ready_ = false;
+  bool use_spread_ = false;  // this run's layout
+  std::vector<int64_t> spread_offset_;
+  Arena spread_arena_;
 
   const ThreadPool* pool_ = nullptr;  // the current run's
   size_t current_ = 0;

@@ -8,6 +8,13 @@
 
 namespace edgeai {
 
+Result<MemoryLayout> ParseMemoryLayout(const std::string& text) {
+  if (text == "auto") return MemoryLayout::kAuto;
+  if (text == "reuse") return MemoryLayout::kReuse;
+  if (text == "spread") return MemoryLayout::kSpread;
+  return InvalidArgument("memory_layout must be auto, reuse or spread, got '" + text + "'");
+}
+
 namespace {
 
 bool IsGraphOutput(const Graph& graph, int id) {

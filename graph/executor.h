@@ -27,10 +27,18 @@
 
 namespace edgeai {
 
+// kAuto: the spread layout while the pool's threads share no cache (ThreadPool::ThreadsShareCache), else the
+// reused one; kReuse: always the reused one; kSpread: the spread one on every multi-threaded run.
+enum class MemoryLayout { kAuto, kReuse, kSpread };
+// "auto", "reuse", "spread"; anything else is invalid_argument.
+Result<MemoryLayout> ParseMemoryLayout(const std::string& text);
+
 struct RunLimits {
   int64_t max_tensor_elements = int64_t{1} << 31;
   bool profile = false;  // accumulate per-step time
   bool reuse_memory = true;  // false gives every planned tensor its own bytes (for debugging kernels)
+  // When runs on a multi-threaded pool lay their tensors out without reusing bytes (ExecutionContext::BuildPlan).
+  MemoryLayout memory_layout = MemoryLayout::kAuto;
 };
 
 // Sizes of the last memory plan made by any context of an executor.

@@ -46,6 +46,7 @@ struct BenchArgs {
   size_t top_nodes = 10;  // --top: nodes listed by --profile
   std::string opt_level = "all";                       // EngineOptions::optimization_level
   std::string batch_split = "auto";                    // EngineOptions::batch_split
+  std::string memory_layout = "auto";                  // EngineOptions::memory_layout
   bool help = false;
 };
 // Parses `edgeai bench` arguments; an invalid_argument error is a usage error.

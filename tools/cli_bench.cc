@@ -12,6 +12,7 @@
 
 #include "backend/thread_pool.h"
 #include "graph/batch_split.h"
+#include "graph/executor.h"
 #include "tools/bench_stats.h"
 #include "tools/cli.h"
 #include "tools/cli_common.h"
@@ -20,7 +21,8 @@ namespace edgeai::tools {
 
 const char kBenchUsage[] =
     "usage: edgeai bench MODEL.onnx [--threads N] [--batch B] [--shape NAME=AxBxC ...] [--warmup W] "
-    "[--min-runs R] [--min-time S] [--opt-level none|basic|all] [--batch-split auto|off|always] [--json] "
+    "[--min-runs R] [--min-time S] [--opt-level none|basic|all] [--batch-split auto|off|always] "
+    "[--memory-layout auto|reuse|spread] [--json] "
     "[--profile [--top N]]";
 
 namespace {
@@ -30,7 +32,7 @@ using Clock = std::chrono::steady_clock;
 bool IsValueFlag(const std::string& flag) {
   static const std::set<std::string> kFlags = {"--shape",    "--threads",  "--batch",
                                                "--warmup",   "--min-runs", "--min-time", "--opt-level", "--top",
-                                               "--batch-split"};
+                                               "--batch-split", "--memory-layout"};
   return kFlags.count(flag) > 0;
 }
 
@@ -60,6 +62,11 @@ Status ParseValueFlag(const std::string& flag, const std::string& value, BenchAr
       return InvalidArgument("--batch-split must be auto, off or always, got '" + value + "'");
     }
     parsed->batch_split = value;
+  } else if (flag == "--memory-layout") {
+    if (!ParseMemoryLayout(value).ok()) {
+      return InvalidArgument("--memory-layout must be auto, reuse or spread, got '" + value + "'");
+    }
+    parsed->memory_layout = value;
   }
   return Status::Ok();
 }
@@ -191,6 +198,7 @@ std::string ReportJson(const BenchArgs& args, const BenchReport& r) {
   j["warmup"] = args.warmup;
   j["opt_level"] = args.opt_level;
   j["batch_split"] = args.batch_split;
+  j["memory_layout"] = args.memory_layout;
   return j.dump();
 }
 
@@ -200,6 +208,7 @@ Status Bench(const BenchArgs& args, std::ostream& out) {
   options.profile = args.profile;
   options.optimization_level = args.opt_level;
   options.batch_split = args.batch_split;
+  options.memory_layout = args.memory_layout;
   EdgeAIEngine engine(options);
   BenchReport report;
   EDGEAI_RETURN_IF_ERROR(LoadModelTimed(args.model, &engine, &report.load_ms));

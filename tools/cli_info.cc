@@ -42,6 +42,8 @@ std::string HelpText() {
              "      --profile                     time every node: per-op-type table and the 10 slowest nodes\n"
              "      --opt-level L                 graph optimisations (as for run; default all)\n"
              "      --batch-split M               auto (image by image where it pays), off, always\n"
+             "      --memory-layout M             at 2+ threads: auto (no reused bytes while the threads share\n"
+             "                                    no cache), reuse, spread\n"
              "  edgeai info MODEL.onnx            producer, opsets, inputs, outputs, operator counts and the\n"
              "                                    memory plan of a batch-1 run (arena vs sum of intermediates)\n"
              "      --optimized                   also the operator counts after the graph optimisations and\n"

@@ -35,6 +35,12 @@ struct EngineOptions {
   // the activations of one image outweigh the weights, so that each layer's activations stay in cache;
   // "always" wherever the nodes allow it; "off" never. Anything else fails the load (invalid_argument).
   std::string batch_split = "auto";
+  // How runs on two or more threads place their intermediate tensors: "reuse" (the memory plan: tensors whose
+  // lifetimes do not overlap share bytes); "spread" (every tensor its own bytes, for plans of up to 48 MiB of
+  // intermediates, else as reuse); "auto" (spread while the threads are measured to share no cache, as a VM's
+  // vCPUs on two CCDs of the host: a reused line then moves between the cores' caches at 2-3x the cost of a
+  // local one; else reuse). Anything else fails the load (invalid_argument).
+  std::string memory_layout = "auto";
 };
 
 // Accumulated time of one node over the runs since load (or the last ResetOpTimings).

@@ -61,9 +61,11 @@ namespace {
 
 // Symbolic (batch) dims take `batch`. `model` names a file of tests/data, or holds the model's bytes when
 // `from_bytes`.
-long CountAllocationsOfWarmRuns(const std::string& model, int threads, int64_t batch = 1, bool from_bytes = false) {
+long CountAllocationsOfWarmRuns(const std::string& model, int threads, int64_t batch = 1, bool from_bytes = false,
+                                const std::string& memory_layout = "auto") {
   EngineOptions options;
   options.threads = threads;
+  options.memory_layout = memory_layout;
   EdgeAIEngine engine(options);
   Status loaded = from_bytes ? engine.LoadModelFromBytes(model)
                              : engine.LoadModel(std::string(EDGEAI_TEST_DATA_DIR) + "/" + model + ".onnx");
@@ -95,6 +97,12 @@ long CountAllocationsOfWarmRuns(const std::string& model, int threads, int64_t b
 TEST_CASE("warm runs of squeezenet1_1 allocate nothing", "[alloc]") {
   CHECK(CountAllocationsOfWarmRuns("squeezenet1_1", 1) == 0);
   CHECK(CountAllocationsOfWarmRuns("squeezenet1_1", 2) == 0);
+}
+
+TEST_CASE("warm runs in either memory layout allocate nothing", "[alloc]") {
+  CHECK(CountAllocationsOfWarmRuns("squeezenet1_1", 2, 1, false, "spread") == 0);
+  CHECK(CountAllocationsOfWarmRuns("squeezenet1_1", 2, 1, false, "reuse") == 0);
+  CHECK(CountAllocationsOfWarmRuns("transformer_enc4", 2, 1, false, "spread") == 0);
 }
 
 // Batch 8 runs image by image (the engine's batch split), images side by side at two threads.

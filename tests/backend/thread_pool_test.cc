@@ -70,3 +70,40 @@ TEST_CASE("the one-thread pool runs work from several threads side by side", "[t
   b.join();
   CHECK(met.load() == 2);
 }
+
+TEST_CASE("the hand-off probe measures inside Execute and gives up without a helper", "[thread_pool]") {
+  CHECK(ThreadPool(1).MeasureHandOff() == -1.0);
+  ThreadPool pool(2);
+  double one_way = 0.0;
+  pool.Execute([&] { one_way = pool.MeasureHandOff(); });
+  // A positive latency, or -1 when the helper was busy elsewhere for 0.2 ms (a loaded test machine).
+  CHECK((one_way == -1.0 || (one_way > 0.0 && one_way < 1e6)));
+  // Outside Execute the helper runs as a task; the probe still ends.
+  const double outside = pool.MeasureHandOff();
+  CHECK((outside == -1.0 || outside > 0.0));
+}
+
+TEST_CASE("ThreadsShareCache follows the probe unless fixed", "[thread_pool]") {
+  CHECK(ThreadPool(1).ThreadsShareCache());
+  ThreadPool pool(2);
+  CHECK(pool.ThreadsShareCache());  // until a measurement says otherwise
+  pool.SetCacheSharing(CacheSharing::kSplit);
+  CHECK_FALSE(pool.ThreadsShareCache());
+  pool.Execute([] {});  // a fixed answer is not probed over
+  CHECK_FALSE(pool.ThreadsShareCache());
+  pool.SetCacheSharing(CacheSharing::kShared);
+  CHECK(pool.ThreadsShareCache());
+  pool.SetCacheSharing(CacheSharing::kProbe);
+  pool.Execute([] {});
+  (void)pool.ThreadsShareCache();  // either finding is valid here; the call must not block
+}
+
+TEST_CASE("a loop whose helpers do not come is finished by the caller", "[thread_pool]") {
+  // More threads than cores: some parts' threads start late, and their chunks are taken from the back.
+  ThreadPool pool(8);
+  for (int round = 0; round < 20; ++round) {
+    bool all = true;
+    pool.Execute([&] { all = CoversOnce(pool, 997, 1) && CoversOnce(pool, 3, 1); });
+    CHECK(all);
+  }
+}

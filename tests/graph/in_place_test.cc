@@ -105,13 +105,14 @@ void Int64Initializer(ModelBuilder& b, const std::string& name, const std::vecto
 
 // A compiled graph without optimisation passes (so that Identity and standalone Relu stay).
 struct Compiled {
-  ThreadPool pool{1};
+  explicit Compiled(int threads) : pool(threads) {}
+  ThreadPool pool;
   std::shared_ptr<const Graph> graph;
   std::unique_ptr<Executor> exec;
 };
 
-std::unique_ptr<Compiled> Compile(const std::string& bytes, RunLimits limits = {}) {
-  auto c = std::make_unique<Compiled>();
+std::unique_ptr<Compiled> Compile(const std::string& bytes, RunLimits limits = {}, int threads = 1) {
+  auto c = std::make_unique<Compiled>(threads);
   Result<ImportedModel> model = ImportOnnxModel(bytes, ImportOptions{}, TestRegistry());
   INFO(model.status().ToString());
   REQUIRE(model.ok());
@@ -417,4 +418,113 @@ TEST_CASE("planned runs of the reference models match the recording run", "[grap
     CheckPlannedRunsMatch("squeezenet1_1", level);
     CheckPlannedRunsMatch("transformer_enc4", level);
   }
+}
+
+namespace {
+
+// x -> Mul(w) -> a -> b -> c -> y, each arrow but the first a Record: c's bytes may be a's (dead after b).
+std::string ChainModel() {
+  ModelBuilder b = NewModel();
+  b.Input("x", kFloat, {2, 3, 4}).Output("y", kFloat, {2, 3, 4});
+  b.FloatInitializer("w", {4}, {1, -2, 3, -4});
+  b.Node("Mul", {"x", "w"}, {"m"});
+  Record(b, "m", "a");
+  Record(b, "a", "b");
+  Record(b, "b", "c");
+  Record(b, "c", "y");
+  return b.Bytes();
+}
+
+// The planned bytes of a, b and c in the last run, pairwise apart.
+bool ChainSpread() {
+  const void* a = Records().at("rec_a").out;
+  const void* b = Records().at("rec_b").out;
+  const void* c = Records().at("rec_c").out;
+  return a != b && b != c && a != c;
+}
+
+}  // namespace
+
+TEST_CASE("runs whose threads share no cache give every tensor bytes of its own", "[graph][executor][inplace]") {
+  auto c = Compile(ChainModel(), RunLimits{}, 2);
+  Tensor x = Floats(Shape{2, 3, 4}, 0, 1);
+  c->pool.SetCacheSharing(CacheSharing::kShared);
+  MustRun(*c, {{"x", x}});  // records the sizes
+  NamedTensors reused = MustRun(*c, {{"x", x}});
+  CheckTimesW(reused.at("y"), 0);
+  // The reused layout puts c over a, which b has consumed.
+  CHECK(Records().at("rec_c").out == Records().at("rec_a").out);
+  const void* reused_a = Records().at("rec_a").out;
+
+  c->pool.SetCacheSharing(CacheSharing::kSplit);
+  for (int run = 0; run < 2; ++run) {
+    NamedTensors spread = MustRun(*c, {{"x", Floats(Shape{2, 3, 4}, 10.0f * run, 1)}});
+    CheckTimesW(spread.at("y"), 10.0f * run);
+    CHECK(ChainSpread());
+    CHECK(Records().at("rec_a").out != reused_a);
+  }
+  // And back: the two layouts alternate run by run with the finding.
+  c->pool.SetCacheSharing(CacheSharing::kShared);
+  NamedTensors again = MustRun(*c, {{"x", Floats(Shape{2, 3, 4}, 5, 1)}});
+  CheckTimesW(again.at("y"), 5);
+  CHECK(Records().at("rec_a").out == reused_a);
+  CHECK(Records().at("rec_c").out == reused_a);
+}
+
+TEST_CASE("memory_layout fixes the layout; one-thread runs always reuse", "[graph][executor][inplace]") {
+  Tensor x = Floats(Shape{2, 3, 4}, 0, 1);
+  SECTION("reuse keeps the plan's sharing even without a shared cache") {
+    RunLimits limits;
+    limits.memory_layout = MemoryLayout::kReuse;
+    auto c = Compile(ChainModel(), limits, 2);
+    c->pool.SetCacheSharing(CacheSharing::kSplit);
+    MustRun(*c, {{"x", x}});
+    CheckTimesW(MustRun(*c, {{"x", x}}).at("y"), 0);
+    CHECK(Records().at("rec_c").out == Records().at("rec_a").out);
+  }
+  SECTION("spread spreads with a shared cache too") {
+    RunLimits limits;
+    limits.memory_layout = MemoryLayout::kSpread;
+    auto c = Compile(ChainModel(), limits, 2);
+    c->pool.SetCacheSharing(CacheSharing::kShared);
+    MustRun(*c, {{"x", x}});
+    CheckTimesW(MustRun(*c, {{"x", x}}).at("y"), 0);
+    CHECK(ChainSpread());
+  }
+  SECTION("a one-thread pool has one core's cache: spread does not apply") {
+    RunLimits limits;
+    limits.memory_layout = MemoryLayout::kSpread;
+    auto c = Compile(ChainModel(), limits, 1);
+    MustRun(*c, {{"x", x}});
+    CheckTimesW(MustRun(*c, {{"x", x}}).at("y"), 0);
+    CHECK(Records().at("rec_c").out == Records().at("rec_a").out);
+  }
+}
+
+TEST_CASE("the spread layout keeps views on their input's bytes", "[graph][executor][inplace]") {
+  RunLimits limits;
+  limits.memory_layout = MemoryLayout::kSpread;
+  auto c = Compile(ViewModel(), limits, 2);
+  Tensor x = Floats(Shape{2, 3, 4}, 0, 1);
+  MustRun(*c, {{"x", x}});
+  NamedTensors out = MustRun(*c, {{"x", x}});
+  CHECK(Records().at("rec_y").in == Records().at("rec_a").out);
+  CheckTimesW(out.at("y"), 0);
+  CheckTimesW(out.at("z"), 0);
+}
+
+TEST_CASE("memory_layout names are checked", "[graph][executor]") {
+  CHECK(ParseMemoryLayout("auto").value() == MemoryLayout::kAuto);
+  CHECK(ParseMemoryLayout("reuse").value() == MemoryLayout::kReuse);
+  CHECK(ParseMemoryLayout("spread").value() == MemoryLayout::kSpread);
+  Result<MemoryLayout> bad = ParseMemoryLayout("compact");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("'compact'") != std::string::npos);
+  EngineOptions options;
+  options.memory_layout = "compact";
+  EdgeAIEngine engine(options);
+  Status loaded = engine.LoadModelFromBytes(ChainModel());
+  REQUIRE_FALSE(loaded.ok());
+  CHECK(loaded.code() == StatusCode::kInvalidArgument);
+  CHECK(loaded.message().find("memory_layout") != std::string::npos);
 }
