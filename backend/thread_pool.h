@@ -67,6 +67,9 @@ class ThreadPool {
   // it (a cache line handed between two of the pool's threads, ~1-5 us) at most every 250 ms; true for a
   // one-thread pool and until the first measurement.
   bool ThreadsShareCache() const;
+  // Above this one-way hand-off latency (ns) the threads are taken not to share a cache: measured on a 2-vCPU
+  // Zen 4 VM, 25-40 ns while its vCPUs sit on one CCD, 150-330 ns while the host has put them on two.
+  static constexpr double kSharedCacheNs = 80.0;
   void SetCacheSharing(CacheSharing mode);
   // The one-way latency of handing a cache line from the calling thread to one of the pool's threads, in ns,
   // or -1 when none answered within 0.2 ms (a one-thread pool: -1). Call it inside Execute, where helpers wait.

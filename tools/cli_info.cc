@@ -1,8 +1,11 @@
 // `edgeai info` and `edgeai devices`, and the usage texts shared by every command.
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #include <random>
 
+#include "backend/thread_pool.h"
 #include "hardware/cpu_info.h"
 #include "tools/cli.h"
 #include "tools/cli_common.h"
@@ -49,7 +52,7 @@ std::string HelpText() {
              "      --optimized                   also the operator counts after the graph optimisations and\n"
              "                                    the optimised graph's nodes (op 'name': inputs -> outputs)\n"
              "      --opt-level L                 the optimisations to apply (default all)\n"
-             "  edgeai devices                    the CPU, its cores and ISA features\n"
+             "  edgeai devices                    the CPU, its cores, ISA features, caches, thread hand-off\n"
              "  edgeai ops                        the supported operators: opset ranges and dtypes (markdown)\n"
              "  edgeai conformance DIR [options]  run the ONNX backend node suite in DIR (see docs/conformance.md)\n"
              "  edgeai help                       this text\n"
@@ -205,6 +208,25 @@ int DevicesCommand(const std::vector<std::string>& args, std::ostream& out, std:
   out << "isa: " << (features.empty() ? "(baseline only)" : features) << "\n";
   out << "caches: L1d " << FormatBytes(cpu.l1d_bytes) << ", L2 " << FormatBytes(cpu.l2_bytes) << ", L3 "
       << FormatBytes(cpu.l3_bytes) << "\n";
+  if (cpu.logical_cores > 1) {
+    // What the engine's pool measures to pick its memory layout (ThreadPool::ThreadsShareCache).
+    ThreadPool pool(2);
+    double one_way = -1.0;
+    // The pool's worker thread starts, or wakes, as Execute begins: give it a few milliseconds to join.
+    for (int attempt = 0; attempt < 5 && one_way < 0; ++attempt) {
+      pool.Execute([&] {
+        const auto joined = std::chrono::steady_clock::now() + std::chrono::milliseconds(2 << attempt);
+        while (std::chrono::steady_clock::now() < joined) std::this_thread::yield();
+        one_way = pool.MeasureHandOff();
+      });
+    }
+    if (one_way < 0) {
+      out << "thread hand-off: no answer from the second thread\n";
+    } else {
+      out << "thread hand-off: " << static_cast<int>(one_way + 0.5) << " ns one way ("
+          << (one_way < ThreadPool::kSharedCacheNs ? "the threads share a cache" : "no shared cache") << ")\n";
+    }
+  }
   return kExitOk;
 }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -302,6 +303,10 @@ TEST_CASE("cli help and devices", "[cli]") {
   CliResult devices = RunCli({"devices"});
   CHECK(devices.code == kExitOk);
   CHECK_THAT(devices.out, Catch::Contains("cpu: ") && Catch::Contains("logical cores: ") && Catch::Contains("isa: "));
+  if (std::thread::hardware_concurrency() > 1) {
+    // Either a latency with its verdict, or (a machine too busy to field the second thread) a clear line.
+    CHECK_THAT(devices.out, Catch::Contains("thread hand-off: "));
+  }
 }
 
 TEST_CASE("cli reports a missing or truncated model as one error line", "[cli]") {
