@@ -263,7 +263,8 @@ Status ExecutionContext::BuildPlan() {
   if (reuse && exec_.limits().memory_layout != MemoryLayout::kReuse && pool_->threads() > 1 &&
       plan.total_bytes <= kMaxSpreadBytes && plan.total_bytes > plan.arena_bytes) {
     BufferPlan spread = PlanBuffers(requests, Arena::kAlignment, false);
-    EDGEAI_RETURN_IF_ERROR(spread_arena_.Reserve(static_cast<size_t>(spread.arena_bytes)));
+    // Not NaN-filled: the same kernels run on the NaN-filled reused arena.
+    EDGEAI_RETURN_IF_ERROR(spread_arena_.Reserve(static_cast<size_t>(spread.arena_bytes), false));
     spread_offset_.assign(values_.size(), -1);
     for (size_t r = 0; r < slots.size(); ++r) spread_offset_[slots[r]] = spread.offsets[r];
     spread_ready_ = true;

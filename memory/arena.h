@@ -18,7 +18,9 @@ class Arena {
   Arena& operator=(const Arena&) = delete;
 
   // Makes room for at least `bytes` (previous contents are not kept). resource_exhausted when memory runs out.
-  Status Reserve(size_t bytes);
+  // Fresh bytes are NaN-filled (0xff), so that a kernel that wrongly relies on zeroed outputs fails loudly in
+  // tests instead of by luck; `fill` false leaves them untouched, so that the pages cost no memory until used.
+  Status Reserve(size_t bytes, bool fill = true);
   uint8_t* data() { return data_; }
   const uint8_t* data() const { return data_; }
   size_t capacity() const { return capacity_; }
