@@ -50,6 +50,9 @@ class ThreadPool {
 
   // Calls fn(begin, end) on disjoint chunks covering [0, n), each at least `grain` long (except the last),
   // possibly in parallel; returns when every chunk is done. Runs inline when n <= grain or threads() == 1.
+  // Thread t of the pool (the caller is 0) starts on the t-th of `threads()` contiguous runs of chunks, so
+  // that, where every thread keeps up, each thread gets the same iterations every call; a thread done with
+  // its run takes chunks from the back of the others'.
   // The loop is isolated: a thread waiting in it runs only its chunks, so per-thread scratch held by the
   // calling kernel is never reused by another kernel meanwhile.
   void ParallelFor(int64_t n, int64_t grain, FunctionRef<void(int64_t, int64_t)> fn) const;
