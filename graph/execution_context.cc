@@ -144,7 +144,7 @@ Result<Tensor*> ExecutionContext::Output(size_t i, const Shape& shape) {
 // (same place, size and dtype), which the plan guarantees for the shapes it was made for. Should a dynamic
 // shape differ, the input may be elsewhere or smaller, and writing over the shared bytes could clobber it:
 // the output then gets memory of its own.
-bool ExecutionContext::MayUsePlannedBytes(int slot, DataType dtype, int64_t bytes) const {
+bool ExecutionContext::MayUsePlannedBytes(int slot, DataType dtype, int64_t bytes) {
   int shared = slot_shared_input_[slot];
   if (shared < 0) return true;
   const Tensor* in = state().inputs[shared];

@@ -46,12 +46,10 @@ class ExecutionContext : public KernelContext {
   void NoteStaticness(size_t index);
   Status BuildPlan();
   int64_t PlanSharing(const std::vector<int>& request_of, std::vector<BufferRequest>* requests);
-  bool MayUsePlannedBytes(int slot, DataType dtype, int64_t bytes) const;
+  bool MayUsePlannedBytes(int slot, DataType dtype, int64_t bytes);
   Status CollectOutputs(NamedTensors* outputs);
+  // The slot's bytes in this run's layout.
   uint8_t* PlannedBytes(int slot) {
-    return use_spread_ ? spread_arena_.data() + spread_offset_[slot] : arena_.data() + slot_offset_[slot];
-  }
-  const uint8_t* PlannedBytes(int slot) const {
     return use_spread_ ? spread_arena_.data() + spread_offset_[slot] : arena_.data() + slot_offset_[slot];
   }
 
