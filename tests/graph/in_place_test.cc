@@ -471,32 +471,34 @@ TEST_CASE("runs whose threads share no cache give every tensor bytes of its own"
   CHECK(Records().at("rec_c").out == reused_a);
 }
 
-TEST_CASE("memory_layout fixes the layout; one-thread runs always reuse", "[graph][executor][inplace]") {
+namespace {
+
+// ChainModel compiled with `layout` on `threads`, the pool's cache finding fixed to `sharing`, after a recording
+// run and a planned one whose result is checked.
+std::unique_ptr<Compiled> PlannedChain(MemoryLayout layout, int threads, CacheSharing sharing) {
+  RunLimits limits;
+  limits.memory_layout = layout;
+  auto c = Compile(ChainModel(), limits, threads);
+  c->pool.SetCacheSharing(sharing);
   Tensor x = Floats(Shape{2, 3, 4}, 0, 1);
+  MustRun(*c, {{"x", x}});
+  CheckTimesW(MustRun(*c, {{"x", x}}).at("y"), 0);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("memory_layout fixes the layout; one-thread runs always reuse", "[graph][executor][inplace]") {
   SECTION("reuse keeps the plan's sharing even without a shared cache") {
-    RunLimits limits;
-    limits.memory_layout = MemoryLayout::kReuse;
-    auto c = Compile(ChainModel(), limits, 2);
-    c->pool.SetCacheSharing(CacheSharing::kSplit);
-    MustRun(*c, {{"x", x}});
-    CheckTimesW(MustRun(*c, {{"x", x}}).at("y"), 0);
+    auto c = PlannedChain(MemoryLayout::kReuse, 2, CacheSharing::kSplit);
     CHECK(Records().at("rec_c").out == Records().at("rec_a").out);
   }
   SECTION("spread spreads with a shared cache too") {
-    RunLimits limits;
-    limits.memory_layout = MemoryLayout::kSpread;
-    auto c = Compile(ChainModel(), limits, 2);
-    c->pool.SetCacheSharing(CacheSharing::kShared);
-    MustRun(*c, {{"x", x}});
-    CheckTimesW(MustRun(*c, {{"x", x}}).at("y"), 0);
+    auto c = PlannedChain(MemoryLayout::kSpread, 2, CacheSharing::kShared);
     CHECK(ChainSpread());
   }
   SECTION("a one-thread pool has one core's cache: spread does not apply") {
-    RunLimits limits;
-    limits.memory_layout = MemoryLayout::kSpread;
-    auto c = Compile(ChainModel(), limits, 1);
-    MustRun(*c, {{"x", x}});
-    CheckTimesW(MustRun(*c, {{"x", x}}).at("y"), 0);
+    auto c = PlannedChain(MemoryLayout::kSpread, 1, CacheSharing::kProbe);
     CHECK(Records().at("rec_c").out == Records().at("rec_a").out);
   }
 }
